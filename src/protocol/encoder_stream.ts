@@ -1,0 +1,26 @@
+import { encodeEvent } from "./encode.ts";
+import type { SSEEvent } from "./types.ts";
+
+/**
+ * A TransformStream from events to UTF-8 `text/event-stream` bytes. An event the encoder refuses
+ * errors the stream with {@link SSEEncodeError}; nothing of it is written.
+ *
+ * @example
+ * ```ts
+ * import { SSEEncoderStream } from "@herald/sse";
+ * const body = ReadableStream.from([{ data: "hi" }, { event: "end", data: "" }])
+ *   .pipeThrough(new SSEEncoderStream());
+ * const response = new Response(body, { headers: { "content-type": "text/event-stream" } });
+ * console.log(await response.text()); // "data: hi\n\nevent: end\ndata: \n\n"
+ * ```
+ */
+export class SSEEncoderStream extends TransformStream<SSEEvent, Uint8Array> {
+  constructor() {
+    const encoder = new TextEncoder();
+    super({
+      transform(event, controller) {
+        controller.enqueue(encoder.encode(encodeEvent(event)));
+      },
+    });
+  }
+}

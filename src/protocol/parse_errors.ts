@@ -1,0 +1,41 @@
+import { HeraldError } from "../errors.ts";
+
+/**
+ * Why a parser stopped:
+ * - `line-too-long`: a single line grew past `maxEventBytes` without a line ending.
+ * - `event-too-large`: the data of one event grew past `maxEventBytes` before its blank line.
+ */
+export type SSEParseErrorCode = "line-too-long" | "event-too-large";
+
+/**
+ * Thrown (or used to error a {@link SSEParserStream}) when input would make the parser's memory
+ * grow past its bound. The parser keeps nothing of the offending event.
+ *
+ * @example
+ * ```ts
+ * import { createParser, SSEParseError } from "@herald/sse";
+ * const parser = createParser({ onEvent() {}, maxEventBytes: 8 });
+ * try {
+ *   parser.feed("data: far too long for eight bytes");
+ * } catch (error) {
+ *   if (error instanceof SSEParseError) console.log(error.code); // "line-too-long"
+ * }
+ * ```
+ */
+export class SSEParseError extends HeraldError {
+  declare readonly code: SSEParseErrorCode;
+  /** The configured limit that was exceeded, in bytes. */
+  readonly limitBytes: number;
+
+  constructor(code: SSEParseErrorCode, limitBytes: number) {
+    super(
+      code,
+      code === "line-too-long"
+        ? `A line longer than maxEventBytes (${limitBytes} bytes) arrived without a line ending. ` +
+          "Raise maxEventBytes if the server really sends lines this long."
+        : `An event's data grew past maxEventBytes (${limitBytes} bytes) before its blank line. ` +
+          "Raise maxEventBytes if the server really sends events this large.",
+    );
+    this.limitBytes = limitBytes;
+  }
+}

@@ -1,0 +1,54 @@
+import { createParser, type ParserOptions, type SSEParser } from "./parser.ts";
+import type { SSEMessage } from "./types.ts";
+
+/**
+ * Options of {@link SSEParserStream}: those of {@link createParser} but `onEvent`, whose place the
+ * readable side takes.
+ *
+ * @example
+ * ```ts
+ * import type { SSEParserStreamOptions } from "@herald/sse";
+ * const options: SSEParserStreamOptions = { onRetry: (ms) => console.log(ms) };
+ * ```
+ */
+export type SSEParserStreamOptions = Omit<ParserOptions, "onEvent">;
+
+/**
+ * A TransformStream from `text/event-stream` text or bytes to dispatched events. Bytes are decoded
+ * as UTF-8 in the same hop (no separate `TextDecoderStream`), with exactly one leading BOM
+ * stripped. A line or event past `maxEventBytes` errors the stream with {@link SSEParseError}.
+ *
+ * @example
+ * ```ts
+ * import { SSEParserStream } from "@herald/sse";
+ * const body = new Response("id: 1\ndata: hello\n\n").body!;
+ * for await (const message of body.pipeThrough(new SSEParserStream())) {
+ *   console.log(message); // { event: "message", data: "hello", id: "1", lastEventId: "1" }
+ * }
+ * ```
+ */
+export class SSEParserStream extends TransformStream<string | Uint8Array, SSEMessage> {
+  #parser: SSEParser | undefined;
+
+  constructor(options: SSEParserStreamOptions = {}) {
+    let parser: SSEParser | undefined;
+    super({
+      start(controller) {
+        parser = createParser({ ...options, onEvent: (message) => controller.enqueue(message) });
+      },
+      transform(chunk) {
+        parser!.feed(chunk);
+      },
+      flush() {
+        // The end of the stream: an event without its blank line is discarded, as the spec says.
+        parser!.reset();
+      },
+    });
+    this.#parser = parser;
+  }
+
+  /** The last event ID as of the last dispatched block. */
+  get lastEventId(): string {
+    return this.#parser?.lastEventId ?? "";
+  }
+}

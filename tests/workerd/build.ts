@@ -1,0 +1,82 @@
+// Bundles the shared suite (tests/*.test.ts) into one workerd module, with the `node:test` shim in
+// place of Node's runner. Run by Bun: `bun tests/workerd/build.ts <out-dir> [filter]`.
+import { readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const testsDir = resolve(here, "..");
+const outDir = resolve(process.argv[2] ?? join(testsDir, ".out", "workerd"));
+const filter = process.argv[3] ?? "";
+
+const files = readdirSync(testsDir)
+  .filter((name) => name.endsWith(".test.ts") && name.includes(filter))
+  .sort();
+
+const entry = [
+  ...files.flatMap((name) => [
+    `import "herald-file:${name}";`,
+    `import ${JSON.stringify(join(testsDir, name))};`,
+  ]),
+  `export { default } from ${JSON.stringify(join(here, "worker_entry.ts"))};`,
+].join("\n");
+
+interface BunPluginBuild {
+  onResolve(
+    options: { filter: RegExp; namespace?: string },
+    callback: (args: { path: string }) => { path: string; namespace?: string },
+  ): void;
+  onLoad(
+    options: { filter: RegExp; namespace?: string },
+    callback: (args: { path: string }) => { contents: string; loader: "ts" },
+  ): void;
+}
+interface BunBuild {
+  build(options: {
+    entrypoints: string[];
+    outdir: string;
+    target: "browser";
+    format: "esm";
+    naming: string;
+    external: string[];
+    plugins: { name: string; setup(build: BunPluginBuild): void }[];
+  }): Promise<{ success: boolean; logs: unknown[] }>;
+}
+// This script runs only under Bun; the type keeps `deno check` honest without Bun's typings.
+const bun = (globalThis as unknown as { Bun: BunBuild }).Bun;
+
+const shim = join(here, "node_test_shim.ts");
+const result = await bun.build({
+  entrypoints: ["herald-entry"],
+  outdir: outDir,
+  target: "browser",
+  format: "esm",
+  naming: "worker.js",
+  external: ["node:*"],
+  plugins: [{
+    name: "herald-workerd",
+    setup(build) {
+      build.onResolve({ filter: /^node:test$/ }, () => ({ path: shim }));
+      build.onResolve({ filter: /^herald-entry$/ }, () => ({ path: "entry", namespace: "herald" }));
+      build.onResolve(
+        { filter: /^herald-file:/ },
+        (args) => ({ path: args.path.slice("herald-file:".length), namespace: "herald-file" }),
+      );
+      build.onLoad(
+        { filter: /.*/, namespace: "herald" },
+        () => ({ contents: entry, loader: "ts" }),
+      );
+      build.onLoad({ filter: /.*/, namespace: "herald-file" }, (args) => ({
+        contents: `import { startFile } from ${JSON.stringify(shim)};\nstartFile(${
+          JSON.stringify(args.path)
+        });`,
+        loader: "ts",
+      }));
+    },
+  }],
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+console.log(JSON.stringify({ files, out: join(outDir, "worker.js") }));
