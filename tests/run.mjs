@@ -13,7 +13,8 @@ import { ensureBrowser } from "./support/ensure_browser.mjs";
 import { startWorkerd } from "./support/workerd_process.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(repo, "tests", ".out");
+// One folder per run, so that runs side by side don't clobber each other's reports.
+const out = join(repo, "tests", ".out", `run-${process.pid}`);
 const bin = (name) => join(repo, "node_modules", ".bin", name);
 
 const args = process.argv.slice(2);
@@ -204,7 +205,6 @@ async function workerdSuite() {
 }
 
 const started = Date.now();
-rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 if (!existsSync(bin("deno")) || !existsSync(bin("bun")) || !existsSync(bin("workerd"))) {
   console.error("node_modules is missing the pinned runtimes: run `npm install` first.");
@@ -223,5 +223,6 @@ for (const r of report) {
   for (const f of r.failures) console.log(`    ✗ ${f}`);
 }
 console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+if (totals.failed === 0) rmSync(out, { recursive: true, force: true });
 console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(totals.failed === 0 ? 0 : 1);
