@@ -2,7 +2,7 @@ import { HeraldError } from "../errors.ts";
 
 /**
  * Why a parser stopped:
- * - `line-too-long`: a single line grew past `maxEventBytes` without a line ending.
+ * - `line-too-long`: a single line grew past `maxEventBytes` (plus 8 bytes for its field name).
  * - `event-too-large`: the data of one event grew past `maxEventBytes` before its blank line.
  */
 export type SSEParseErrorCode = "line-too-long" | "event-too-large";
@@ -31,7 +31,8 @@ export class SSEParseError extends HeraldError {
     super(
       code,
       code === "line-too-long"
-        ? `A line longer than maxEventBytes (${limitBytes} bytes) arrived without a line ending. ` +
+        ? `A line longer than maxEventBytes (${limitBytes} bytes, plus 8 for its field name) ` +
+          "arrived. " +
           "Raise maxEventBytes if the server really sends lines this long."
         : `An event's data grew past maxEventBytes (${limitBytes} bytes) before its blank line. ` +
           "Raise maxEventBytes if the server really sends events this large.",

@@ -9,6 +9,9 @@ const LF = 10;
 const COLON = 58;
 const SPACE = 32;
 const BOM = 0xfeff;
+// A line may hold maxEventBytes of value plus its field name: "event: " is the longest field
+// prefix that matters, so 8 bytes keeps a maximal `data: ` line legal.
+const FIELD_PREFIX_BYTES = 8;
 
 /**
  * Options of {@link createParser}.
@@ -27,7 +30,10 @@ export interface ParserOptions {
   onRetry?: (ms: number) => void;
   /** Called with the text of each comment line, without the colon and one leading space. */
   onComment?: (text: string) => void;
-  /** The most UTF-8 bytes one line or one event's data may take (default 1 MiB). */
+  /**
+   * The most UTF-8 bytes one event's data may take, and one line's value (default 1 MiB). A line
+   * may be 8 bytes longer, for its field name.
+   */
   maxEventBytes?: number;
   /** The last event ID to start from, e.g. the one a reconnecting client already holds. */
   lastEventId?: string;
@@ -100,6 +106,7 @@ export function createParser(options: ParserOptions): SSEParser {
   let blockId: string | undefined;
   let idBuffer = options.lastEventId ?? "";
   let lastEventId = idBuffer;
+  const maxLineBytes = maxBytes + FIELD_PREFIX_BYTES;
 
   function dropEvent(): void {
     data = "";
@@ -159,7 +166,7 @@ export function createParser(options: ParserOptions): SSEParser {
 
   function line(text: string, start: number, end: number): void {
     if (start === end) return dispatch();
-    if ((end - start) * 3 > maxBytes && !fitsUtf8(text.slice(start, end), maxBytes)) {
+    if ((end - start) * 3 > maxLineBytes && !fitsUtf8(text.slice(start, end), maxLineBytes)) {
       fail("line-too-long");
     }
     const first = text.charCodeAt(start);
@@ -202,7 +209,7 @@ export function createParser(options: ParserOptions): SSEParser {
     if (pending !== "") {
       if (text.indexOf("\n") === -1 && text.indexOf("\r") === -1) {
         pending += text;
-        if (!fitsUtf8(pending, maxBytes)) fail("line-too-long");
+        if (!fitsUtf8(pending, maxLineBytes)) fail("line-too-long");
         return;
       }
       searchFrom = pending.length;
@@ -233,7 +240,7 @@ export function createParser(options: ParserOptions): SSEParser {
     }
     if (lineStart < length) {
       pending = lineStart === 0 ? text : text.slice(lineStart);
-      if (!fitsUtf8(pending, maxBytes)) fail("line-too-long");
+      if (!fitsUtf8(pending, maxLineBytes)) fail("line-too-long");
     }
   }
 
