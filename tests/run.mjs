@@ -22,7 +22,7 @@ const option = (name) => {
   const i = args.indexOf(name);
   return i === -1 ? undefined : args[i + 1];
 };
-const only = new Set((option("--only") ?? "static,deno,bun,workerd").split(","));
+const only = new Set((option("--only") ?? "static,deno,bun,workerd,edge").split(","));
 const filter = option("--filter") ?? "";
 
 /** Runs a command, streaming its output; resolves with its exit code (killed after timeoutMs). */
@@ -162,6 +162,38 @@ async function bunSuite(files) {
   record("bun", countJunit(junit), code);
 }
 
+/** Prints a bundled suite's results and records them. */
+function recordBundled(label, body, ok) {
+  const results = body.results ?? [];
+  const failed = results.filter((r) => r.status === "failed");
+  for (const r of failed) console.log(`\n✗ [${label}] ${r.name}\n${r.error}`);
+  const passed = results.filter((r) => r.status === "passed").length;
+  console.log(`\n${label} (${body.runtime}): ${passed} passed, ${failed.length} failed`);
+  record(label, {
+    passed,
+    failed: failed.length,
+    skipped: results.filter((r) => r.status === "skipped").length,
+    failures: failed.map((r) => r.name),
+  }, ok ? 0 : 1);
+}
+
+/** The shared suite inside Vercel's Edge runtime, as the edge-runtime package emulates it. */
+async function edgeSuite() {
+  const dir = join(out, "edge");
+  const filterArg = filter.replace(/^tests\//, "");
+  const build = await run(bin("bun"), ["tests/workerd/build.ts", dir, filterArg, "--edge"]);
+  if (build !== 0) return record("edge", { passed: 0, failed: 0, skipped: 0, failures: [] }, build);
+  try {
+    const { EdgeRuntime } = await import("edge-runtime");
+    const runtime = new EdgeRuntime({ initialCode: readFileSync(join(dir, "edge.js"), "utf8") });
+    const response = await runtime.dispatchFetch("http://127.0.0.1/run");
+    recordBundled("edge", await response.json(), response.ok);
+  } catch (error) {
+    console.error(`edge suite could not run: ${error?.stack ?? error}`);
+    record("edge", { passed: 0, failed: 0, skipped: 0, failures: [] }, 1);
+  }
+}
+
 async function workerdSuite() {
   const dir = join(out, "workerd");
   const build = await run(bin("bun"), [
@@ -216,6 +248,7 @@ if (only.has("static")) await staticChecks();
 if (only.has("deno")) await denoSuite(files);
 if (only.has("bun")) await bunSuite(files);
 if (only.has("workerd")) await workerdSuite();
+if (only.has("edge")) await edgeSuite();
 
 console.log("\n── summary " + "─".repeat(50));
 for (const r of report) {

@@ -1,7 +1,7 @@
 // Which runtime the suite is running on, so a test can say what it needs.
 
 /** The runtimes the shared suite runs on. */
-export type Runtime = "deno" | "bun" | "workerd" | "other";
+export type Runtime = "deno" | "bun" | "workerd" | "edge" | "other";
 
 function detect(): Runtime {
   const g = globalThis as Record<string, unknown>;
@@ -10,6 +10,8 @@ function detect(): Runtime {
   if (typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers") {
     return "workerd";
   }
+  // Vercel's Edge runtime (and the edge-runtime package that emulates it) names itself here.
+  if (typeof g.EdgeRuntime === "string") return "edge";
   return "other";
 }
 

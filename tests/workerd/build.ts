@@ -1,13 +1,18 @@
-// Bundles the shared suite (tests/*.test.ts) into one workerd module, with the `node:test` shim in
-// place of Node's runner. Run by Bun: `bun tests/workerd/build.ts <out-dir> [filter]`.
+// Bundles the shared suite (tests/*.test.ts) into one worker, with the `node:test` shim in place of
+// Node's runner. Run by Bun: `bun tests/workerd/build.ts <out-dir> [filter] [--edge]`.
+// Default target: a workerd ES module (`export default { fetch }`). With --edge: a script for
+// Vercel's Edge runtime (`addEventListener("fetch")`), which has no `node:assert`, so the suite's
+// assertions come from assert_shim.ts there.
 import { readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const testsDir = resolve(here, "..");
-const outDir = resolve(process.argv[2] ?? join(testsDir, ".out", "workerd"));
-const filter = process.argv[3] ?? "";
+const args = process.argv.slice(2).filter((arg) => arg !== "--edge");
+const edge = process.argv.includes("--edge");
+const outDir = resolve(args[0] ?? join(testsDir, ".out", "workerd"));
+const filter = args[1] ?? "";
 
 const files = readdirSync(testsDir)
   .filter((name) => name.endsWith(".test.ts") && name.includes(filter))
@@ -18,7 +23,10 @@ const entry = [
     `import "herald-file:${name}";`,
     `import ${JSON.stringify(join(testsDir, name))};`,
   ]),
-  `export { default } from ${JSON.stringify(join(here, "worker_entry.ts"))};`,
+  edge
+    ? `import worker from ${JSON.stringify(join(here, "worker_entry.ts"))};\n` +
+      `addEventListener("fetch", (event) => event.respondWith(worker.fetch(event.request)));`
+    : `export { default } from ${JSON.stringify(join(here, "worker_entry.ts"))};`,
 ].join("\n");
 
 interface BunPluginBuild {
@@ -36,7 +44,7 @@ interface BunBuild {
     entrypoints: string[];
     outdir: string;
     target: "browser";
-    format: "esm";
+    format: "esm" | "iife";
     naming: string;
     external: string[];
     plugins: { name: string; setup(build: BunPluginBuild): void }[];
@@ -46,17 +54,21 @@ interface BunBuild {
 const bun = (globalThis as unknown as { Bun: BunBuild }).Bun;
 
 const shim = join(here, "node_test_shim.ts");
+const assertShim = join(here, "assert_shim.ts");
 const result = await bun.build({
   entrypoints: ["herald-entry"],
   outdir: outDir,
   target: "browser",
-  format: "esm",
-  naming: "worker.js",
+  format: edge ? "iife" : "esm",
+  naming: edge ? "edge.js" : "worker.js",
   external: ["node:*"],
   plugins: [{
     name: "herald-workerd",
     setup(build) {
       build.onResolve({ filter: /^node:test$/ }, () => ({ path: shim }));
+      if (edge) {
+        build.onResolve({ filter: /^node:assert(\/strict)?$/ }, () => ({ path: assertShim }));
+      }
       build.onResolve({ filter: /^herald-entry$/ }, () => ({ path: "entry", namespace: "herald" }));
       build.onResolve(
         { filter: /^herald-file:/ },
@@ -79,4 +91,4 @@ if (!result.success) {
   for (const log of result.logs) console.error(log);
   process.exit(1);
 }
-console.log(JSON.stringify({ files, out: join(outDir, "worker.js") }));
+console.log(JSON.stringify({ files, out: join(outDir, edge ? "edge.js" : "worker.js") }));

@@ -2,11 +2,17 @@
 // imports in front of this module; GET /run runs them and answers with one JSON result per test.
 import { runRegisteredTests } from "./node_test_shim.ts";
 
+function runtimeName(): string {
+  const g = globalThis as { EdgeRuntime?: string; navigator?: { userAgent?: string } };
+  if (typeof g.EdgeRuntime === "string") return `Vercel Edge (${g.EdgeRuntime})`;
+  return g.navigator?.userAgent ?? "unknown";
+}
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname !== "/run") return new Response("not found", { status: 404 });
     const results = await runRegisteredTests();
-    return Response.json({ runtime: navigator.userAgent, results });
+    return Response.json({ runtime: runtimeName(), results });
   },
 };
