@@ -1,0 +1,150 @@
+import type { SSEMessage } from "../protocol/types.ts";
+import type { SSEClientError } from "./client_errors.ts";
+import { ConnectionLoop, type ReadyState } from "./connection_loop.ts";
+import type { ConnectOptions } from "./options.ts";
+
+/**
+ * A live, reconnecting event stream: iterate it with `for await` to receive every message once,
+ * in order, across reconnections. Breaking out of the loop closes it.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@herald/sse";
+ * const connection = connect("http://127.0.0.1:8000/events");
+ * connection.onerror = (error) => console.log("retrying after", error.code);
+ * connection.close(); // normally: for await (const message of connection) ...
+ * ```
+ */
+export interface SSEConnection extends AsyncIterableIterator<SSEMessage> {
+  /** CONNECTING (0), OPEN (1) or CLOSED (2), as `EventSource.readyState`. */
+  readonly readyState: ReadyState;
+  /** The last event ID: sent in `Last-Event-ID` by the next reconnection. */
+  readonly lastEventId: string;
+  /** The absolute URL connected to. */
+  readonly url: string;
+  /** Called each time a connection opens, with its response. */
+  onopen: ((response: Response) => void) | null;
+  /**
+   * Called with each failure. `readyState` says what follows: CONNECTING, a reconnection after
+   * the backoff; CLOSED, nothing (the iteration then throws the same error).
+   */
+  onerror: ((error: SSEClientError) => void) | null;
+  /** Closes for good: the iteration ends and nothing more is delivered, not even queued messages. */
+  close(): void;
+}
+
+/**
+ * Connects to an event stream with `fetch` and keeps it alive: reconnects with `Last-Event-ID`
+ * after a drop, backs off on 5xx/429/network errors (honouring `Retry-After`), stops on 204,
+ * fails with a typed {@link SSEClientError} on other 4xx or a wrong content type. The body is read
+ * only as fast as the loop consumes messages. Runs wherever `fetch` and web streams do.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@herald/sse";
+ * const controller = new AbortController();
+ * const connection = connect("http://127.0.0.1:8000/events", {
+ *   headers: () => ({ authorization: "Bearer token" }),
+ *   signal: controller.signal,
+ * });
+ * controller.abort(); // stops it; normally you would iterate:
+ * for await (const message of connection) console.log(message.event, message.data);
+ * ```
+ */
+export function connect(url: string | URL, options: ConnectOptions = {}): SSEConnection {
+  const queue: SSEMessage[] = [];
+  let finalError: SSEClientError | undefined;
+  let ended = false;
+  // A pending next() of the consumer; a pending wait of the loop for the queue to drain.
+  let waiting: { resolve(r: IteratorResult<SSEMessage>): void; reject(e: unknown): void } | null =
+    null;
+  let drained: (() => void) | null = null;
+  let drainedPromise: Promise<void> | undefined;
+
+  function settleWaiting(): void {
+    if (!waiting) return;
+    const pending = waiting;
+    if (queue.length > 0) {
+      waiting = null;
+      pending.resolve({ value: queue.shift()!, done: false });
+    } else if (ended) {
+      waiting = null;
+      if (finalError) {
+        const error = finalError;
+        finalError = undefined;
+        pending.reject(error);
+      } else pending.resolve({ value: undefined, done: true });
+    }
+  }
+
+  function release(): void {
+    if (queue.length > 0 && !ended) return;
+    const wake = drained;
+    drained = null;
+    drainedPromise = undefined;
+    wake?.();
+  }
+
+  const connection: SSEConnection = {
+    get readyState() {
+      return loop.readyState;
+    },
+    get lastEventId() {
+      return loop.lastEventId;
+    },
+    get url() {
+      return loop.url;
+    },
+    onopen: null,
+    onerror: null,
+    close() {
+      loop.close();
+    },
+    next() {
+      if (queue.length > 0) {
+        const value = queue.shift()!;
+        release();
+        return Promise.resolve({ value, done: false });
+      }
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        settleWaiting();
+      });
+    },
+    return() {
+      loop.close();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+
+  const loop = new ConnectionLoop(url, options, {
+    open(response) {
+      connection.onopen?.(response);
+    },
+    message(message) {
+      queue.push(message);
+      settleWaiting();
+    },
+    error(error, willRetry) {
+      if (!willRetry && error.code !== "no-content") finalError = error;
+      if (error.code === "no-content") return; // 204 ends the iteration quietly
+      connection.onerror?.(error);
+    },
+    closed() {
+      ended = true;
+      // No message is delivered after close(), even one already queued.
+      if (!finalError) queue.length = 0;
+      settleWaiting();
+      release();
+    },
+    demand() {
+      if (queue.length === 0) return undefined;
+      drainedPromise ??= new Promise<void>((resolve) => (drained = resolve));
+      return drainedPromise;
+    },
+  });
+  return connection;
+}

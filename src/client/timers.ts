@@ -1,0 +1,28 @@
+/**
+ * The clock a client uses for its reconnection delays, its idle watchdog and `Retry-After`
+ * dates. Inject one in tests to assert the delays chosen rather than wall time.
+ *
+ * @example
+ * ```ts
+ * import { connect, type ClientTimers } from "@herald/sse";
+ * const delaysMs: number[] = [];
+ * const timers: ClientTimers = {
+ *   setTimeout: (fn, ms) => (delaysMs.push(ms), setTimeout(fn, 0)),
+ *   clearTimeout: (id) => clearTimeout(id as number),
+ * };
+ * connect("http://127.0.0.1:8000/events", { timers }).close();
+ * ```
+ */
+export interface ClientTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+  /** The current time in ms since the epoch (default `Date.now`), for `Retry-After` dates. */
+  now?(): number;
+}
+
+/** The global timers, bound so that runtimes that check `this` accept the calls. */
+export const GLOBAL_TIMERS: Required<ClientTimers> = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (id) => clearTimeout(id as number),
+  now: () => Date.now(),
+};
