@@ -1,0 +1,112 @@
+// The server's counters, rendered in the Prometheus text exposition format (version 0.0.4).
+
+/** Upper bounds of the delivery-lag histogram, in seconds. */
+export const LAG_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Counters of one isolate: connections open, opened, closed by reason and refused by code;
+ * events published and delivered; delivery lag (publish to hand-over to the connection, a
+ * histogram); broker errors.
+ *
+ * @example
+ * ```ts
+ * import { Metrics } from "./metrics.ts";
+ * const metrics = new Metrics();
+ * metrics.connectionOpened();
+ * metrics.connectionClosed("client-disconnected");
+ * console.log(metrics.render().includes("herald_connections_open 0")); // true
+ * ```
+ */
+export class Metrics {
+  open = 0;
+  opened = 0;
+  readonly closedByReason = new Map<string, number>();
+  readonly refusedByCode = new Map<string, number>();
+  published = 0;
+  delivered = 0;
+  brokerErrors = 0;
+  readonly #lagBuckets = new Array<number>(LAG_BUCKETS_SECONDS.length).fill(0);
+  #lagCount = 0;
+  #lagSumSeconds = 0;
+
+  /** A subscription stream started. */
+  connectionOpened(): void {
+    this.open++;
+    this.opened++;
+  }
+
+  /** A subscription stream ended, for `reason` (the response builder's close reason). */
+  connectionClosed(reason: string): void {
+    this.open = Math.max(0, this.open - 1);
+    this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1);
+  }
+
+  /** A request was refused with this error code (401, 403, 429, ...). */
+  refused(code: string): void {
+    this.refusedByCode.set(code, (this.refusedByCode.get(code) ?? 0) + 1);
+  }
+
+  /** `count` events were stored by the broker. */
+  eventsPublished(count: number): void {
+    this.published += count;
+  }
+
+  /** One event was handed to a subscriber's connection, `lagMs` after it was published. */
+  eventDelivered(lagMs: number | undefined): void {
+    this.delivered++;
+    if (lagMs === undefined || !Number.isFinite(lagMs)) return;
+    const seconds = Math.max(0, lagMs) / 1000;
+    this.#lagCount++;
+    this.#lagSumSeconds += seconds;
+    for (let i = 0; i < LAG_BUCKETS_SECONDS.length; i++) {
+      if (seconds <= LAG_BUCKETS_SECONDS[i]) this.#lagBuckets[i]++;
+    }
+  }
+
+  /** The broker failed (publish, replay or live subscription). */
+  brokerError(): void {
+    this.brokerErrors++;
+  }
+
+  /** Everything, in the Prometheus text format. */
+  render(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+    metric("herald_connections_open", "gauge", "Subscription streams open now.");
+    lines.push(`herald_connections_open ${this.open}`);
+    metric("herald_connections_opened_total", "counter", "Subscription streams opened.");
+    lines.push(`herald_connections_opened_total ${this.opened}`);
+    metric("herald_connections_closed_total", "counter", "Subscription streams closed, by reason.");
+    for (const [reason, n] of [...this.closedByReason].sort()) {
+      lines.push(`herald_connections_closed_total{reason="${label(reason)}"} ${n}`);
+    }
+    metric("herald_requests_refused_total", "counter", "Requests refused, by error code.");
+    for (const [code, n] of [...this.refusedByCode].sort()) {
+      lines.push(`herald_requests_refused_total{code="${label(code)}"} ${n}`);
+    }
+    metric("herald_events_published_total", "counter", "Events stored by the broker.");
+    lines.push(`herald_events_published_total ${this.published}`);
+    metric("herald_events_delivered_total", "counter", "Events handed to subscriber streams.");
+    lines.push(`herald_events_delivered_total ${this.delivered}`);
+    metric(
+      "herald_delivery_lag_seconds",
+      "histogram",
+      "Time from publish to hand-over to a subscriber stream (live events only).",
+    );
+    LAG_BUCKETS_SECONDS.forEach((le, i) => {
+      lines.push(`herald_delivery_lag_seconds_bucket{le="${le}"} ${this.#lagBuckets[i]}`);
+    });
+    lines.push(`herald_delivery_lag_seconds_bucket{le="+Inf"} ${this.#lagCount}`);
+    lines.push(`herald_delivery_lag_seconds_sum ${this.#lagSumSeconds}`);
+    lines.push(`herald_delivery_lag_seconds_count ${this.#lagCount}`);
+    metric("herald_broker_errors_total", "counter", "Broker failures.");
+    lines.push(`herald_broker_errors_total ${this.brokerErrors}`);
+    return lines.join("\n") + "\n";
+  }
+}
+
+function label(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
