@@ -137,6 +137,21 @@ async function staticChecks() {
   }
 }
 
+/** Every JSDoc example in the library runs, as `deno test --doc` runs it. */
+async function docExamples() {
+  const junit = join(out, "doc.xml");
+  const code = await run(bin("deno"), [
+    "test",
+    "--doc",
+    "--allow-all",
+    "--reporter=dot",
+    `--junit-path=${junit}`,
+    "mod.ts",
+    "src/",
+  ]);
+  record("doc examples", countJunit(junit), code);
+}
+
 async function denoSuite(files) {
   const junit = join(out, "deno.xml");
   const code = await run(bin("deno"), [
@@ -245,6 +260,7 @@ if (!existsSync(bin("deno")) || !existsSync(bin("bun")) || !existsSync(bin("work
 const files = testFiles();
 if (only.has("deno") || only.has("bun")) await ensureBrowser();
 if (only.has("static")) await staticChecks();
+if (only.has("static") && !filter) await docExamples();
 if (only.has("deno")) await denoSuite(files);
 if (only.has("bun")) await bunSuite(files);
 if (only.has("workerd")) await workerdSuite();
