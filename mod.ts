@@ -35,3 +35,50 @@ export type { AttemptInfo, ConnectOptions, FetchLike, ReusableBody } from "./src
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./src/client/retry_policy.ts";
 export type { ClientTimers } from "./src/client/timers.ts";
 export type { ReadyState } from "./src/client/connection_loop.ts";
+
+// The topic hub with exact resume, and its in-memory broker (issue 5): src/hub/.
+export { createHub, type Hub, type HubOptions, type SubscribeOptions } from "./src/hub/hub.ts";
+export { type HubResponseOptions, lastEventIdOf } from "./src/hub/hub_response.ts";
+export { MemoryBroker, type MemoryBrokerOptions } from "./src/hub/memory_broker.ts";
+export type {
+  Broker,
+  BrokerEntry,
+  BrokerRead,
+  HubEvent,
+  ListenOptions,
+  TopicRead,
+} from "./src/hub/broker.ts";
+export {
+  BrokerError,
+  type BrokerErrorCode,
+  HubCursorError,
+  type HubCursorErrorCode,
+  HubEventError,
+  type HubEventErrorCode,
+  HubTopicError,
+  type HubTopicErrorCode,
+} from "./src/hub/errors.ts";
+export { HISTORY_LOST_EVENT, type HistoryLost } from "./src/hub/history_lost.ts";
+export {
+  comparePositions,
+  nextPosition,
+  parsePosition,
+  ZERO_POSITION,
+} from "./src/hub/position.ts";
+export {
+  type Cursor,
+  CURSOR_VERSION,
+  decodeCursor,
+  encodeCursor,
+  encodeCursorPosition,
+  topicsTag,
+} from "./src/hub/cursor.ts";
+export { createCursorSigner, type CursorSigner } from "./src/hub/cursor_signing.ts";
+export { newEpoch } from "./src/hub/epoch.ts";
+export {
+  DEFAULT_MAX_TOPICS_PER_SUBSCRIPTION,
+  MAX_TOPIC_LENGTH,
+  normalizeTopics,
+  validateTopic,
+} from "./src/hub/topics.ts";
+export { validateHubEvents } from "./src/hub/publish_validation.ts";

@@ -1,0 +1,32 @@
+// The in-band event that says history was lost. Documented in docs/hub.md; its name and fields
+// are part of the public protocol.
+
+/** The `event:` name of the history-lost event. */
+export const HISTORY_LOST_EVENT = "herald.history-lost";
+
+/**
+ * The data (JSON) of a `herald.history-lost` event: one per topic whose history since the
+ * client's cursor is no longer complete. It comes before any event of that topic.
+ *
+ * - `reason`: `"trimmed"` (history was trimmed by length or age, or expired) or `"reset"` (the
+ *   broker's store was reset: the cursor's epoch is not the broker's).
+ * - `requested`: the position the client's cursor held for the topic.
+ * - `resumedFrom`: the position of the first event delivered after the gap, or `null` when none
+ *   is retained yet (delivery continues with the next published event).
+ *
+ * @example
+ * ```ts
+ * import { HISTORY_LOST_EVENT, type HistoryLost } from "@herald/sse";
+ * const source = new EventSource("/events?topic=news");
+ * source.addEventListener(HISTORY_LOST_EVENT, (e) => {
+ *   const lost: HistoryLost = JSON.parse((e as MessageEvent).data);
+ *   console.log(`missed events of ${lost.topic}: reload it`);
+ * });
+ * ```
+ */
+export interface HistoryLost {
+  topic: string;
+  reason: "trimmed" | "reset";
+  requested: string;
+  resumedFrom: string | null;
+}

@@ -1,0 +1,64 @@
+// Positions are Redis-stream ids, `<ms>-<seq>`, in both brokers: one comparator and one cursor
+// codec serve every broker, and a Redis stream's own ids need no translation.
+
+/** The position before every event of a topic (Redis' `0-0`). */
+export const ZERO_POSITION = "0-0";
+
+const POSITION = /^(\d{1,16})-(\d{1,16})$/;
+
+/**
+ * Splits a position into its millisecond and sequence parts, or `undefined` if it isn't one.
+ *
+ * @example
+ * ```ts
+ * import { parsePosition } from "@herald/sse";
+ * console.log(parsePosition("1700000000000-3")); // [1700000000000, 3]
+ * ```
+ */
+export function parsePosition(position: string): [number, number] | undefined {
+  const match = POSITION.exec(position);
+  if (!match) return undefined;
+  const ms = Number(match[1]);
+  const seq = Number(match[2]);
+  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq)) return undefined;
+  return [ms, seq];
+}
+
+/**
+ * Orders two positions: negative if `a` comes first, 0 if equal, positive if `a` comes later.
+ * Both must be valid positions (see {@link parsePosition}).
+ *
+ * @example
+ * ```ts
+ * import { comparePositions } from "@herald/sse";
+ * console.log(comparePositions("5-1", "10-0") < 0); // true
+ * ```
+ */
+export function comparePositions(a: string, b: string): number {
+  if (a === b) return 0;
+  // Numbers, not strings: "9-0" comes before "10-0". Runs once per delivered event, so no regex.
+  const da = a.indexOf("-");
+  const db = b.indexOf("-");
+  const msA = Number(a.slice(0, da));
+  const msB = Number(b.slice(0, db));
+  if (msA !== msB) return msA - msB;
+  return Number(a.slice(da + 1)) - Number(b.slice(db + 1));
+}
+
+/**
+ * The position of the next event appended at `nowMs` after `last`, as Redis' XADD `*` makes it:
+ * the clock's millisecond (never going backwards) and a sequence within it.
+ *
+ * @example
+ * ```ts
+ * import { nextPosition } from "@herald/sse";
+ * console.log(nextPosition("100-0", 100)); // "100-1"
+ * console.log(nextPosition("100-4", 250)); // "250-0"
+ * ```
+ */
+export function nextPosition(last: string, nowMs: number): string {
+  const [lastMs, lastSeq] = parsePosition(last) ?? [0, 0];
+  const ms = Math.floor(nowMs);
+  if (ms > lastMs) return `${ms}-0`;
+  return `${lastMs}-${lastSeq + 1}`;
+}
