@@ -16,12 +16,17 @@ export const HISTORY_LOST_EVENT = "herald.history-lost";
  *
  * @example
  * ```ts
- * import { HISTORY_LOST_EVENT, type HistoryLost } from "@herald/sse";
- * const source = new EventSource("/events?topic=news");
- * source.addEventListener(HISTORY_LOST_EVENT, (e) => {
- *   const lost: HistoryLost = JSON.parse((e as MessageEvent).data);
- *   console.log(`missed events of ${lost.topic}: reload it`);
- * });
+ * import { createHub, HISTORY_LOST_EVENT, type HistoryLost, MemoryBroker } from "@herald/sse";
+ * const hub = createHub({ broker: new MemoryBroker({ maxEventsPerTopic: 1 }) });
+ * const fresh = (await hub.subscribe({ topics: ["news"] })).getReader();
+ * const cursor = (await fresh.read()).value!.id;
+ * await fresh.cancel();
+ * await hub.publish("news", [{ data: "a" }, { data: "b" }]); // "a" is trimmed at once
+ * const resumed = (await hub.subscribe({ topics: ["news"], lastEventId: cursor })).getReader();
+ * const first = (await resumed.read()).value!;
+ * console.log(first.event === HISTORY_LOST_EVENT, (first.data as HistoryLost).reason); // true "trimmed"
+ * console.log((await resumed.read()).value!.data); // "b"
+ * await resumed.cancel();
  * ```
  */
 export interface HistoryLost {
