@@ -82,3 +82,21 @@ export {
   validateTopic,
 } from "./src/hub/topics.ts";
 export { validateHubEvents } from "./src/hub/publish_validation.ts";
+
+// Responses (src/server): sseResponse and what it takes and reports.
+export { sseResponse } from "./src/server/response.ts";
+export { SSECloseError, type SSECloseReason } from "./src/server/close_reason.ts";
+export {
+  DEFAULT_KEEP_ALIVE_MS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_QUEUED_EVENTS,
+  DEFAULT_SLOW_CLIENT_TIMEOUT_MS,
+  type SSELogger,
+  type SSEResponseOptions,
+} from "./src/server/options.ts";
+export type { SSEEventMap, SSEEventOf, SSESource, SSEWriter } from "./src/server/writer.ts";
+export type { SSEQueuePolicy } from "./src/server/queue.ts";
+export type { SSEClock } from "./src/server/clock.ts";
+export { type SSEStats, sseStats } from "./src/server/stats.ts";
+export { headersFor as sseHeaders } from "./src/server/headers.ts";
+export { BUN_KEEP_ALIVE_MS, type BunServerLike, bunSSE } from "./src/server/runtime_bun.ts";

@@ -1,0 +1,388 @@
+import { encodeComment, encodeEvent } from "../protocol/encode.ts";
+import type { SSEEvent } from "../protocol/types.ts";
+import { utf8Length } from "../protocol/utf8_length.ts";
+import { type SSEClock, systemClock } from "./clock.ts";
+import { SSECloseError, type SSECloseReason } from "./close_reason.ts";
+import type { ResolvedOptions, SSELogger, SSEResponseOptions } from "./options.ts";
+import { EventQueue } from "./queue.ts";
+import { counters } from "./stats.ts";
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const KEEP_ALIVE = encodeComment();
+const ignore = () => {};
+
+/** Reasons after which what is queued is still written before the body ends. */
+const GRACEFUL: ReadonlySet<SSECloseReason> = new Set([
+  "producer-done",
+  "producer-error",
+  "max-duration",
+  "aborted",
+]);
+
+/** A rejected promise that never counts as unhandled: the error is reported elsewhere too. */
+function handledRejection(error: unknown): Promise<void> {
+  const promise = Promise.reject(error);
+  promise.catch(ignore);
+  return promise;
+}
+
+interface Waiter {
+  text: string;
+  size: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface Timer {
+  clear(): void;
+}
+
+/**
+ * One client's event stream: a bounded queue of encoded events, a pull-based body that takes the
+ * whole queue per pull (one chunk per burst), the timers it owns (keep-alive and slow-client
+ * check, max duration) and the one close signal. `sseResponse` builds one per response.
+ *
+ * @example
+ * ```ts
+ * import { SSEConnection } from "./connection.ts";
+ * import { resolveOptions } from "./options.ts";
+ * const connection = new SSEConnection({}, resolveOptions({}, 15_000));
+ * connection.send({ data: "hi" });
+ * connection.close("producer-done");
+ * console.log(await new Response(connection.body).text()); // ":\n\ndata: hi\n\n"
+ * ```
+ */
+export class SSEConnection {
+  /** The response body: UTF-8 bytes, pulled by the network. */
+  readonly body: ReadableStream<Uint8Array>;
+  readonly #options: SSEResponseOptions;
+  readonly #limits: ResolvedOptions;
+  readonly #clock: SSEClock;
+  readonly #logger: SSELogger;
+  readonly #queue: EventQueue;
+  readonly #encoder = new TextEncoder();
+  readonly #abort = new AbortController();
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #closed = false;
+  #reason: SSECloseReason | undefined;
+  #closeError: SSECloseError | undefined;
+  #pullResolve: (() => void) | undefined;
+  #flushScheduled = false;
+  #waiter: Waiter | undefined;
+  #tickTimer: Timer | undefined;
+  #durationTimer: Timer | undefined;
+  #lastWriteAt: number;
+  #keepAliveAt = 0;
+  #detach: (() => void)[] = [];
+  #closedPromise: Promise<SSECloseReason> | undefined;
+  #resolveClosed: ((reason: SSECloseReason) => void) | undefined;
+  /** Set by the source driver: stops the producer (cancels a stream, returns an iterator). */
+  cancelSource: ((error: SSECloseError) => void) | undefined;
+
+  constructor(options: SSEResponseOptions, limits: ResolvedOptions) {
+    this.#options = options;
+    this.#limits = limits;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? console;
+    this.#queue = new EventQueue(limits.maxQueuedEvents, limits.maxQueuedBytes);
+    this.#lastWriteAt = this.#clock.now();
+    counters.open++;
+    counters.totalOpened++;
+
+    // The first bytes: `retry:` (its block has no data, so it dispatches nothing) and a comment.
+    const retry = options.retryMs === undefined
+      ? ""
+      : encodeEvent({ retry: options.retryMs }).slice(0, -1);
+    const firstBytes = this.#encoder.encode(retry + encodeComment(options.openComment ?? ""));
+    // highWaterMark 0: nothing is pulled ahead of the network, so backpressure reaches the queue.
+    this.body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+        controller.enqueue(firstBytes);
+      },
+      pull: () => this.#pull(),
+      cancel: (cause) => this.close("client-disconnected", cause),
+    }, { highWaterMark: 0 });
+
+    this.#listen(options.request?.signal, "client-disconnected");
+    this.#listen(options.signal, "aborted");
+    if (this.#closed) return;
+    this.#scheduleTick();
+    if (limits.maxDurationMs !== undefined) {
+      const jitter = limits.maxDurationJitter * this.#clock.random();
+      this.#durationTimer = this.#startTimer(
+        () => this.close("max-duration"),
+        Math.max(1, Math.round(limits.maxDurationMs * (1 - jitter))),
+      );
+    }
+  }
+
+  /** Whether the close signal has fired. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The close reason, once closed. */
+  get reason(): SSECloseReason | undefined {
+    return this.#reason;
+  }
+
+  /** Aborts (once) when the stream closes; its reason is an {@link SSECloseError}. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Resolves with the close reason. */
+  get closedPromise(): Promise<SSECloseReason> {
+    if (!this.#closedPromise) {
+      this.#closedPromise = this.#closed
+        ? Promise.resolve(this.#reason!)
+        : new Promise((resolve) => (this.#resolveClosed = resolve));
+    }
+    return this.#closedPromise;
+  }
+
+  /** Where refused events and producer errors are reported. */
+  get logger(): SSELogger {
+    return this.#logger;
+  }
+
+  /** Encodes and queues an event; see `SSEWriter.send`. */
+  send(event: SSEEvent): Promise<void> {
+    if (this.#closed) return handledRejection(this.#closeError);
+    let text: string;
+    try {
+      text = encodeEvent(event);
+    } catch (error) {
+      this.#logger.error("Herald sseResponse: an event was refused and not sent.", error);
+      return handledRejection(error);
+    }
+    return this.#offer(text);
+  }
+
+  /** Queues a comment. */
+  comment(text = ""): Promise<void> {
+    if (this.#closed) return handledRejection(this.#closeError);
+    if (typeof text !== "string") return this.send({ comment: text });
+    return this.#offer(encodeComment(text));
+  }
+
+  /**
+   * Reports a producer's failure and ends the stream (`producer-error`). The client gets only
+   * what `onError` maps the error to, never the error itself.
+   */
+  fail(error: unknown): void {
+    if (this.#closed) {
+      this.#logger.error("Herald sseResponse: the producer failed after the stream closed.", error);
+      return;
+    }
+    this.#logger.error("Herald sseResponse: the producer failed; the stream ends.", error);
+    const onError = this.#options.onError;
+    if (onError) {
+      try {
+        const safe = onError(error);
+        // The last word: queued even past the bounds, it is one event and the stream then ends.
+        if (safe) this.#queue.push(encodeEvent(safe));
+      } catch (mapError) {
+        this.#logger.error("Herald sseResponse: onError threw; nothing was sent for it.", mapError);
+      }
+    }
+    this.close("producer-error", error);
+  }
+
+  /** Fires the close signal once: clears every timer, settles every pending send, ends the body. */
+  close(reason: SSECloseReason, cause?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reason = reason;
+    counters.open--;
+    counters.closedByReason[reason] = (counters.closedByReason[reason] ?? 0) + 1;
+    this.#tickTimer?.clear();
+    this.#durationTimer?.clear();
+    this.#tickTimer = this.#durationTimer = undefined;
+    for (const detach of this.#detach) detach();
+    this.#detach = [];
+    const error = new SSECloseError(reason, cause === undefined ? undefined : { cause });
+    this.#closeError = error;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(error);
+    if (GRACEFUL.has(reason)) this.#endBody();
+    else this.#dropBody(reason, error);
+    this.#abort.abort(error);
+    const cancelSource = this.cancelSource;
+    this.cancelSource = undefined;
+    cancelSource?.(error);
+    this.#resolveClosed?.(reason);
+    if (!this.#closedPromise) this.#closedPromise = Promise.resolve(reason);
+    try {
+      this.#options.onClose?.(reason);
+    } catch (onCloseError) {
+      this.#logger.error("Herald sseResponse: onClose threw.", onCloseError);
+    }
+  }
+
+  #listen(signal: AbortSignal | undefined, reason: SSECloseReason): void {
+    if (!signal) return;
+    if (signal.aborted) return this.close(reason, signal.reason);
+    const onAbort = () => this.close(reason, signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#detach.push(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  #offer(text: string): Promise<void> {
+    const queue = this.#queue;
+    const size = utf8Length(text);
+    if (queue.length === 0 || queue.fits(size)) {
+      queue.push(text, size);
+      this.#scheduleFlush();
+      return RESOLVED;
+    }
+    if (this.#limits.queuePolicy === "drop-oldest") {
+      while (!queue.fits(size) && queue.dropOldest());
+      queue.push(text, size);
+      this.#scheduleFlush();
+      return RESOLVED;
+    }
+    // "close": one send may wait for room (backpressure for a producer that awaits); a second
+    // one means the producer is not waiting, and the client is not keeping up.
+    if (this.#waiter) {
+      this.close("slow-client");
+      return handledRejection(this.#closeError);
+    }
+    const promise = new Promise<void>((resolve, reject) => {
+      this.#waiter = { text, size, resolve, reject };
+    });
+    promise.catch(ignore);
+    return promise;
+  }
+
+  #pull(): Promise<void> | void {
+    if (this.#queue.length > 0) return this.#write();
+    if (this.#closed) return;
+    return new Promise((resolve) => (this.#pullResolve = resolve));
+  }
+
+  /** Coalescing: every event sent in the same tick goes out in the one chunk of the next flush. */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || !this.#pullResolve) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      const resolve = this.#pullResolve;
+      if (!resolve || this.#queue.length === 0) return;
+      this.#pullResolve = undefined;
+      this.#write();
+      resolve();
+    });
+  }
+
+  #write(): void {
+    const text = this.#queue.drain();
+    try {
+      this.#controller.enqueue(this.#encoder.encode(text));
+    } catch (error) {
+      return this.close("write-failed", error);
+    }
+    this.#lastWriteAt = this.#clock.now();
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      this.#queue.push(waiter.text, waiter.size);
+      waiter.resolve();
+    }
+  }
+
+  /** Graceful end: what is queued goes out, then the body closes. */
+  #endBody(): void {
+    const resolve = this.#pullResolve;
+    this.#pullResolve = undefined;
+    try {
+      if (this.#queue.length > 0) {
+        this.#controller.enqueue(this.#encoder.encode(this.#queue.drain()));
+      }
+      this.#controller.close();
+    } catch (error) {
+      // The body was cancelled or errored already (the client left as we closed): nothing can
+      // be written any more, and the close reason already says how the stream ended.
+      this.#queue.clear();
+      void error;
+    }
+    resolve?.();
+  }
+
+  /** Abrupt end: the client is gone or stuck; what is queued is dropped. */
+  #dropBody(reason: SSECloseReason, error: SSECloseError): void {
+    this.#queue.clear();
+    const resolve = this.#pullResolve;
+    this.#pullResolve = undefined;
+    try {
+      // A stuck client's connection is errored, so the runtime drops it instead of waiting to
+      // flush what it already holds; a departed client's body just closes.
+      if (reason === "slow-client") this.#controller.error(error);
+      else this.#controller.close();
+    } catch (alreadyEnded) {
+      // cancel() came first: the stream is closed already, which is what we wanted.
+      void alreadyEnded;
+    }
+    resolve?.();
+  }
+
+  #startTimer(fn: () => void, ms: number): Timer {
+    const clock = this.#clock;
+    let live = true;
+    counters.timers++;
+    const handle = clock.setTimeout(() => {
+      if (!live) return;
+      live = false;
+      counters.timers--;
+      fn();
+    }, ms);
+    return {
+      clear() {
+        if (!live) return;
+        live = false;
+        counters.timers--;
+        clock.clearTimeout(handle);
+      },
+    };
+  }
+
+  /**
+   * One timer per connection does both periodic jobs: a keep-alive comment when nothing was
+   * written for `keepAliveMs`, and closing a client that took nothing for `slowClientTimeoutMs`
+   * while events waited for it. On Workers the keep-alive write is also how a disconnect is seen.
+   */
+  #scheduleTick(): void {
+    const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
+    const now = this.#clock.now();
+    const waiting = this.#queue.length > 0 || this.#waiter !== undefined;
+    let due = this.#lastWriteAt + slowClientTimeoutMs;
+    if (!waiting && keepAliveMs > 0) {
+      due = Math.min(due, Math.max(this.#lastWriteAt, this.#keepAliveAt) + keepAliveMs);
+    } else if (waiting && keepAliveMs > 0) {
+      // Check again soon enough that a keep-alive follows once the queue drains.
+      due = Math.min(due, now + keepAliveMs);
+    }
+    this.#tickTimer = this.#startTimer(() => this.#tick(), Math.max(1, due - now));
+  }
+
+  #tick(): void {
+    this.#tickTimer = undefined;
+    if (this.#closed) return;
+    const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
+    const now = this.#clock.now();
+    const idleMs = now - this.#lastWriteAt;
+    const waiting = this.#queue.length > 0 || this.#waiter !== undefined;
+    if (waiting && idleMs >= slowClientTimeoutMs) return this.close("slow-client");
+    if (
+      !waiting && keepAliveMs > 0 &&
+      now - Math.max(this.#lastWriteAt, this.#keepAliveAt) >= keepAliveMs
+    ) {
+      this.#keepAliveAt = now;
+      this.#queue.push(KEEP_ALIVE);
+      this.#scheduleFlush();
+    }
+    this.#scheduleTick();
+  }
+}

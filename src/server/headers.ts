@@ -1,0 +1,29 @@
+/** Headers an event stream must never carry: HTTP/2 forbids the first two, the third buffers. */
+const FORBIDDEN = ["connection", "transfer-encoding", "content-encoding", "content-length"];
+
+const DEFAULTS: [string, string][] = [
+  ["content-type", "text/event-stream; charset=utf-8"],
+  ["cache-control", "no-cache, no-transform"],
+  ["x-accel-buffering", "no"],
+];
+
+/**
+ * The response headers of an event stream: the caller's `init` merged over Herald's defaults
+ * (`Content-Type: text/event-stream; charset=utf-8`, `Cache-Control: no-cache, no-transform`,
+ * `X-Accel-Buffering: no`), minus `Connection`, `Transfer-Encoding`, `Content-Encoding` and
+ * `Content-Length`, which break or buffer a stream.
+ *
+ * @example
+ * ```ts
+ * import { headersFor } from "./headers.ts";
+ * const headers = headersFor({ "access-control-allow-origin": "*" });
+ * console.log(headers.get("content-type")); // "text/event-stream; charset=utf-8"
+ * ```
+ */
+export function headersFor(init?: HeadersInit): Headers {
+  // Start from the caller's headers so that multi-valued ones (Set-Cookie) survive intact.
+  const headers = new Headers(init);
+  for (const [name, value] of DEFAULTS) if (!headers.has(name)) headers.set(name, value);
+  for (const name of FORBIDDEN) headers.delete(name);
+  return headers;
+}

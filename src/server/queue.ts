@@ -1,0 +1,108 @@
+import { utf8Length } from "../protocol/utf8_length.ts";
+import { counters } from "./stats.ts";
+
+/**
+ * What a connection does when a slow client lets its queue fill:
+ * - `"close"`: end the stream with reason `slow-client`; the client reconnects and resumes by its
+ *   Last-Event-ID (right for event logs, chat, notifications).
+ * - `"drop-oldest"`: drop the oldest queued events to make room (right for state snapshots, where
+ *   only the latest matters).
+ *
+ * @example
+ * ```ts
+ * import { sseResponse, type SSEQueuePolicy } from "@herald/sse";
+ * const queuePolicy: SSEQueuePolicy = "drop-oldest";
+ * sseResponse([{ data: "snapshot" }], { queuePolicy, maxQueuedEvents: 16 });
+ * ```
+ */
+export type SSEQueuePolicy = "close" | "drop-oldest";
+
+/**
+ * A bounded FIFO of encoded events (strings), counted in events and UTF-8 bytes. The network takes
+ * everything at once ({@link EventQueue.drain}), so a burst becomes one chunk. Counts are mirrored
+ * into the isolate's {@link counters}.
+ *
+ * @example
+ * ```ts
+ * import { EventQueue } from "./queue.ts";
+ * const queue = new EventQueue(10, 1024);
+ * queue.push("data: a\n\n");
+ * console.log(queue.drain()); // "data: a\n\n"
+ * ```
+ */
+export class EventQueue {
+  #items: string[] = [];
+  #sizes: number[] = [];
+  #head = 0; // items before this index were dropped (drop-oldest) and are garbage
+  #bytes = 0;
+
+  constructor(readonly maxEvents: number, readonly maxBytes: number) {}
+
+  /** Queued events. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** UTF-8 bytes of the queued events. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether an event of `size` bytes fits without breaking either bound. */
+  fits(size: number): boolean {
+    return this.length < this.maxEvents && this.#bytes + size <= this.maxBytes;
+  }
+
+  /** Measures an encoded event. */
+  static sizeOf(text: string): number {
+    return utf8Length(text);
+  }
+
+  /** Appends an encoded event of `size` bytes (the caller checked {@link fits}). */
+  push(text: string, size: number = utf8Length(text)): void {
+    this.#items.push(text);
+    this.#sizes.push(size);
+    this.#bytes += size;
+    counters.queuedEvents++;
+    counters.queuedBytes += size;
+  }
+
+  /** Drops the oldest event; returns whether there was one. */
+  dropOldest(): boolean {
+    if (this.length === 0) return false;
+    const size = this.#sizes[this.#head];
+    this.#items[this.#head] = "";
+    this.#head++;
+    this.#bytes -= size;
+    counters.queuedEvents--;
+    counters.queuedBytes -= size;
+    // Compact now and then so dropped slots don't pile up under a steady stream of drops.
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#sizes = this.#sizes.slice(this.#head);
+      this.#head = 0;
+    }
+    return true;
+  }
+
+  /** Takes every queued event as one string ("" when empty). */
+  drain(): string {
+    const count = this.length;
+    if (count === 0) return "";
+    const text = count === 1
+      ? this.#items[this.#head]
+      : (this.#head === 0 ? this.#items.join("") : this.#items.slice(this.#head).join(""));
+    this.clear();
+    return text;
+  }
+
+  /** Forgets every queued event. */
+  clear(): void {
+    counters.queuedEvents -= this.length;
+    counters.queuedBytes -= this.#bytes;
+    this.#items = [];
+    this.#sizes = [];
+    this.#head = 0;
+    this.#bytes = 0;
+  }
+}

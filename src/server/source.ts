@@ -1,0 +1,153 @@
+import type { SSEEvent } from "../protocol/types.ts";
+import type { SSECloseError } from "./close_reason.ts";
+import type { SSEConnection } from "./connection.ts";
+import { counters } from "./stats.ts";
+import type { SSESource, SSEWriter } from "./writer.ts";
+
+/**
+ * Connects a source to a connection: runs a function source with a writer, or pumps a stream or
+ * iterable into the queue one event at a time (each read waits until the previous event was
+ * accepted, so a full queue pauses the upstream). When the connection closes, the upstream is
+ * cancelled: `reader.cancel(reason)` or `iterator.return()`, so an LLM call or a hub subscription
+ * stops when nobody listens.
+ *
+ * @example
+ * ```ts
+ * import { SSEConnection } from "./connection.ts";
+ * import { resolveOptions } from "./options.ts";
+ * import { startSource } from "./source.ts";
+ * const connection = new SSEConnection({}, resolveOptions({}, 15_000));
+ * startSource(connection, [{ data: "a" }, { data: "b" }], undefined);
+ * console.log(await new Response(connection.body).text());
+ * ```
+ */
+export function startSource<Event extends SSEEvent>(
+  connection: SSEConnection,
+  source: SSESource<Event>,
+  lastEventId: string | undefined,
+): void {
+  if (typeof source === "function") return runFunction(connection, source, lastEventId);
+  if (source instanceof ReadableStream) return pumpStream(connection, source);
+  const asyncIterable = source as AsyncIterable<Event>;
+  if (typeof asyncIterable[Symbol.asyncIterator] === "function") {
+    return pumpIterator(connection, asyncIterable[Symbol.asyncIterator]());
+  }
+  const iterable = source as Iterable<Event>;
+  if (typeof iterable[Symbol.iterator] === "function") {
+    return pumpIterator(connection, iterable[Symbol.iterator]());
+  }
+  throw new TypeError(
+    "sseResponse: source must be a ReadableStream, an async iterable or iterable of events, or " +
+      `a function (stream) => void; got ${source === null ? "null" : typeof source}.`,
+  );
+}
+
+function writerFor<Event extends SSEEvent>(
+  connection: SSEConnection,
+  lastEventId: string | undefined,
+): SSEWriter<Event> {
+  return {
+    send: (event) => connection.send(event),
+    comment: (text) => connection.comment(text),
+    close: () => connection.close("producer-done"),
+    signal: connection.signal,
+    get closed() {
+      return connection.closedPromise;
+    },
+    lastEventId,
+  };
+}
+
+function runFunction<Event extends SSEEvent>(
+  connection: SSEConnection,
+  produce: (stream: SSEWriter<Event>) => void | Promise<void>,
+  lastEventId: string | undefined,
+): void {
+  let result: void | Promise<void>;
+  try {
+    result = produce(writerFor<Event>(connection, lastEventId));
+  } catch (error) {
+    return connection.fail(error);
+  }
+  // A function that returns nothing keeps the stream open until close() or the client leaves.
+  if (!result || typeof (result as Promise<void>).then !== "function") return;
+  counters.producers++;
+  Promise.resolve(result).then(
+    () => connection.close("producer-done"),
+    (error) => connection.fail(error),
+  ).finally(() => counters.producers--);
+}
+
+function pumpStream<Event extends SSEEvent>(
+  connection: SSEConnection,
+  stream: ReadableStream<Event>,
+): void {
+  const reader = stream.getReader();
+  let readError: unknown;
+  connection.cancelSource = (reason: SSECloseError) => {
+    reader.cancel(reason).catch((error) => {
+      // An errored stream rejects cancel() with the error read() already reported.
+      if (error !== readError) {
+        connection.logger.error("Herald sseResponse: cancelling the source failed.", error);
+      }
+    });
+  };
+  pump(connection, async () => {
+    try {
+      return await reader.read();
+    } catch (error) {
+      readError = error;
+      throw error;
+    }
+  });
+}
+
+function pumpIterator<Event extends SSEEvent>(
+  connection: SSEConnection,
+  iterator: AsyncIterator<Event> | Iterator<Event>,
+): void {
+  let done = false;
+  connection.cancelSource = () => {
+    if (done || typeof iterator.return !== "function") return;
+    try {
+      Promise.resolve(iterator.return()).catch((error) => {
+        connection.logger.error("Herald sseResponse: stopping the source iterator failed.", error);
+      });
+    } catch (error) {
+      connection.logger.error("Herald sseResponse: stopping the source iterator failed.", error);
+    }
+  };
+  pump(connection, async () => {
+    const result = await iterator.next();
+    if (result.done) done = true;
+    return result;
+  });
+}
+
+async function pump<Event extends SSEEvent>(
+  connection: SSEConnection,
+  next: () => Promise<IteratorResult<Event> | ReadableStreamReadResult<Event>>,
+): Promise<void> {
+  counters.producers++;
+  try {
+    while (!connection.closed) {
+      const result = await next();
+      if (connection.closed) break;
+      if (result.done) {
+        connection.close("producer-done");
+        break;
+      }
+      try {
+        await connection.send(result.value);
+      } catch (error) {
+        if (connection.closed) break;
+        // A refused event: already reported to the logger by send(); the stream goes on.
+        void error;
+      }
+    }
+  } catch (error) {
+    connection.fail(error);
+  } finally {
+    counters.producers--;
+  }
+}
