@@ -26,16 +26,13 @@ export interface BunServerLike {
  *
  * @example
  * ```ts
- * import { bunSSE } from "@herald/sse";
- * const server = Bun.serve({
- *   port: 0,
- *   fetch(request, server) {
- *     return bunSSE(server, request, async (stream) => {
- *       await stream.send({ data: "hello" });
- *     });
- *   },
- * });
- * server.stop();
+ * import { bunSSE, type BunServerLike } from "@herald/sse";
+ * // Bun.serve({ fetch }) hands `fetch` the request and the server.
+ * export function fetch(request: Request, server: BunServerLike): Response {
+ *   return bunSSE(server, request, async (stream) => {
+ *     await stream.send({ data: "hello" });
+ *   });
+ * }
  * ```
  */
 export function bunSSE<Events extends SSEEventMap = SSEEventMap>(
