@@ -13,7 +13,11 @@ function clock(request: Request, startAfter: number): ReadableStream<SSEEvent> {
       controller.enqueue({ retry: 2000, comment: "herald clock" });
       timer = setInterval(() => {
         n++;
-        controller.enqueue({ event: "tick", id: String(n), data: { n, time: new Date().toISOString() } });
+        controller.enqueue({
+          event: "tick",
+          id: String(n),
+          data: { n, time: new Date().toISOString() },
+        });
       }, 1000);
       request.signal.addEventListener("abort", () => clearInterval(timer));
     },
@@ -38,7 +42,11 @@ function handler(request: Request): Response {
 
 const runtime = globalThis as unknown as {
   Deno?: { serve(o: { hostname: string; port: number }, h: typeof handler): unknown };
-  Bun?: { serve(o: { hostname: string; port: number; fetch: typeof handler; idleTimeout: number }): unknown };
+  Bun?: {
+    serve(
+      o: { hostname: string; port: number; fetch: typeof handler; idleTimeout: number },
+    ): unknown;
+  };
 };
 if (runtime.Deno) runtime.Deno.serve({ hostname: "127.0.0.1", port }, handler);
 else if (runtime.Bun) {
