@@ -32,7 +32,7 @@ import type { SSEEventMap, SSEEventOf, SSESource } from "./writer.ts";
  * ```
  */
 export function sseResponse<Events extends SSEEventMap = SSEEventMap>(
-  source: SSESource<SSEEventOf<Events>>,
+  source: SSESource<SSEEventOf<NoInfer<Events>>>,
   options: SSEResponseOptions = {},
 ): Response {
   // Bun's default idleTimeout (10 s) would kill a stream that is quiet for 15 s; see runtime_bun.

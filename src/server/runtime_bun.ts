@@ -38,7 +38,7 @@ export interface BunServerLike {
 export function bunSSE<Events extends SSEEventMap = SSEEventMap>(
   server: BunServerLike,
   request: Request,
-  source: SSESource<SSEEventOf<Events>>,
+  source: SSESource<SSEEventOf<NoInfer<Events>>>,
   options: Omit<SSEResponseOptions, "request"> = {},
 ): Response {
   server.timeout(request, 0);
