@@ -82,7 +82,9 @@ export function bundleForWorkerd(entry, outFile) {
 
 /**
  * Serves a bundled ES module with the pinned workerd binary.
- * @param {{ module: string, flags?: string[], bindings?: Record<string, string>, readyTimeoutMs?: number }} options
+ * `allowLocalFetch: true` lets the worker's `fetch` reach 127.0.0.1 and private addresses (workerd
+ * refuses them by default): a network service allowing them becomes its global outbound.
+ * @param {{ module: string, flags?: string[], bindings?: Record<string, string>, readyTimeoutMs?: number, allowLocalFetch?: boolean }} options
  * @returns {Promise<{ url: string, port: number, pid: number, output: () => string, stop: () => Promise<void> }>}
  */
 export async function startWorkerd(options) {
@@ -96,7 +98,9 @@ export async function startWorkerd(options) {
     .join(", ");
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
+  services = [(name = "main", worker = .worker)${
+    options.allowLocalFetch ? `, (name = "loopback", network = (allow = ["private", "local"]))` : ""
+  }],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
@@ -105,7 +109,7 @@ const worker :Workerd.Worker = (
   })],
   compatibilityDate = "${COMPATIBILITY_DATE}",
   compatibilityFlags = [${flags}],
-  bindings = [${bindings}],
+  bindings = [${bindings}],${options.allowLocalFetch ? `\n  globalOutbound = "loopback",` : ""}
 );
 `;
   const configPath = join(dir, `${moduleName}.${port}.capnp`);
