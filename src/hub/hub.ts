@@ -5,7 +5,7 @@ import { createCursorSigner, type CursorSigner } from "./cursor_signing.ts";
 import { openSubscription } from "./subscription.ts";
 import { DEFAULT_MAX_TOPICS_PER_SUBSCRIPTION, normalizeTopics, validateTopic } from "./topics.ts";
 import { validateHubEvents } from "./publish_validation.ts";
-import { hubResponse, type HubResponseOptions, plainResponder } from "./hub_response.ts";
+import { hubResponse, type HubResponseOptions } from "./hub_response.ts";
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -115,7 +115,7 @@ export function createHub(options: HubOptions): Hub {
       });
     },
     response(request, responseOptions) {
-      return hubResponse(hub, request, responseOptions, plainResponder);
+      return hubResponse(hub, request, responseOptions);
     },
   };
   return hub;

@@ -1,18 +1,19 @@
 // hub.response: read the client's cursor from the request, subscribe, and answer with an event
 // stream; refused topics or cursors answer 400 with a message that says what to do.
-import { SSEEncoderStream } from "../protocol/encoder_stream.ts";
 import type { SSEEvent } from "../protocol/types.ts";
+import type { SSEResponseOptions } from "../server/options.ts";
+import { sseResponse } from "../server/response.ts";
 import { HubCursorError, HubTopicError } from "./errors.ts";
 import type { Hub } from "./hub.ts";
 
-/** Options of `hub.response`: the topics, plus any option of `sseResponse`. */
-export interface HubResponseOptions {
+/**
+ * Options of `hub.response`: the topics, plus any option of `sseResponse` except `request` (the
+ * request is the first argument) and `queuePolicy` (always `"close"`: dropping events would
+ * break exact resume; a closed client resumes from its cursor instead).
+ */
+export interface HubResponseOptions extends Omit<SSEResponseOptions, "request" | "queuePolicy"> {
   /** The topics this response streams. Decided by the server, never taken from the client as is. */
   topics: readonly string[];
-  /** Extra response headers. */
-  headers?: HeadersInit;
-  /** Options passed through to `sseResponse`. */
-  [option: string]: unknown;
 }
 
 /**
@@ -32,21 +33,6 @@ export function lastEventIdOf(request: Request): string | undefined {
   return query || undefined;
 }
 
-/** How a stream becomes a response: `sseResponse` once the response builder is wired in. */
-export type StreamResponder = (
-  stream: ReadableStream<SSEEvent>,
-  request: Request,
-  options: Omit<HubResponseOptions, "topics">,
-) => Response;
-
-/** A plain event-stream response, used until the response builder is available. */
-export const plainResponder: StreamResponder = (stream, _request, options) => {
-  const headers = new Headers(options.headers as HeadersInit | undefined);
-  headers.set("content-type", "text/event-stream; charset=utf-8");
-  headers.set("cache-control", "no-cache, no-transform");
-  return new Response(stream.pipeThrough(new SSEEncoderStream()), { headers });
-};
-
 /**
  * Answers one request with a hub subscription. Refused topics or cursors: 400, `text/plain`,
  * the error's message, and its code in `X-Herald-Error`.
@@ -55,7 +41,6 @@ export async function hubResponse(
   hub: Hub,
   request: Request,
   options: HubResponseOptions,
-  respond: StreamResponder,
 ): Promise<Response> {
   const { topics, ...rest } = options;
   let stream: ReadableStream<SSEEvent>;
@@ -74,5 +59,5 @@ export async function hubResponse(
     }
     throw error;
   }
-  return respond(stream, request, rest);
+  return sseResponse(stream, { ...rest, request, queuePolicy: "close" });
 }
