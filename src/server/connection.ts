@@ -5,6 +5,7 @@ import { type SSEClock, systemClock } from "./clock.ts";
 import { SSECloseError, type SSECloseReason } from "./close_reason.ts";
 import type { ResolvedOptions, SSELogger, SSEResponseOptions } from "./options.ts";
 import { EventQueue } from "./queue.ts";
+import { disconnectSignal } from "./runtime_deno.ts";
 import { counters } from "./stats.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -104,7 +105,7 @@ export class SSEConnection {
       cancel: (cause) => this.close("client-disconnected", cause),
     }, { highWaterMark: 0 });
 
-    this.#listen(options.request?.signal, "client-disconnected");
+    this.#listen(disconnectSignal(options.request), "client-disconnected");
     this.#listen(options.signal, "aborted");
     if (this.#closed) return;
     this.#scheduleTick();

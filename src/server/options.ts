@@ -44,8 +44,9 @@ export interface SSELogger {
  * ```
  */
 export interface SSEResponseOptions {
-  /** The request being answered: its `signal` closes the stream (`client-disconnected`), its
-   * `Last-Event-ID` header is handed to a function source as `stream.lastEventId`. */
+  /** The request being answered: its `signal` closes the stream (`client-disconnected`; on Deno
+   * the body's cancel() does that instead, see runtime_deno.ts), its `Last-Event-ID` header is
+   * handed to a function source as `stream.lastEventId`. */
   request?: Request;
   /** Closes the stream with reason `aborted` when it aborts (e.g. a server shutting down). */
   signal?: AbortSignal;
