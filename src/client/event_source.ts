@@ -1,4 +1,5 @@
 import { CLOSED, CONNECTING, ConnectionLoop, OPEN, type ReadyState } from "./connection_loop.ts";
+import { dispatchCallsHandlerProperties } from "./handler_properties.ts";
 import { createMessageEvent, SSEClientErrorEvent } from "./message_event.ts";
 import type { ConnectOptions } from "./options.ts";
 
@@ -119,12 +120,17 @@ export class EventSource extends EventTarget {
   #setHandler(type: HandlerType, fn: Handler<Event>): void {
     const current = this.#handlers.get(type);
     if (typeof fn !== "function") {
-      if (current) this.removeEventListener(type, current.listener);
+      if (current) this.removeEventListener(type, current.listener); // a no-op if never added
       this.#handlers.delete(type);
       return;
     }
     if (current) {
       current.fn = fn;
+      return;
+    }
+    if (dispatchCallsHandlerProperties()) {
+      // The runtime (workerd) calls `on<type>` itself on dispatch: store it, add no listener.
+      this.#handlers.set(type, { fn, listener: () => {} });
       return;
     }
     const entry = {
