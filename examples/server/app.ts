@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import {
   BrokerError,
+  encodeCursor,
   type Hub,
   HubCursorError,
   HubEventError,
@@ -12,7 +13,9 @@ import {
   lastEventIdOf,
   type SSECloseReason,
   sseResponse,
+  topicsTag,
   validateTopic,
+  ZERO_POSITION,
 } from "../../mod.ts";
 import { streamAnswer } from "./ai_answer.ts";
 import type { ServerConfig } from "./config.ts";
@@ -296,6 +299,15 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       );
     }
     const topic = `answer.${crypto.randomUUID().slice(0, 8)}`;
+    // The cursor "before the first token": a reader that starts with it gets the whole answer,
+    // however late it connects (a fresh subscription would start at the topic's head).
+    let lastEventId: string;
+    try {
+      const { epoch } = await hub.broker.read([{ topic, after: ZERO_POSITION }], 0);
+      lastEventId = encodeCursor(epoch, topicsTag([topic]), [ZERO_POSITION]);
+    } catch (error) {
+      throw brokerFailure(error, "the demo's start");
+    }
     answersStreaming++;
     const work = streamAnswer(
       async (t, events) => {
@@ -312,7 +324,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       })
       .finally(() => answersStreaming--);
     c.env?.waitUntil?.(work);
-    return c.json({ topic }, 201);
+    return c.json({ topic, lastEventId }, 201);
   });
 
   app.notFound((c) => notFound(c.req.path).toResponse());

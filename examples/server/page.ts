@@ -278,7 +278,7 @@ EventSource: every event carries an id, and a reconnect resumes after the last o
           $("answer-progress").textContent = rb[1].error.code + ": " + rb[1].error.message;
           return;
         }
-        var state = { topic: rb[1].topic, text: "", tokens: 0, indices: [], lastId: "",
+        var state = { topic: rb[1].topic, text: "", tokens: 0, indices: [], lastId: rb[1].lastEventId,
           done: false, reloads: 0 };
         saveAnswer(state);
         followAnswer(state);
