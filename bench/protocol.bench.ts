@@ -2,13 +2,13 @@
 // Hono's streamSSE writer and better-sse, on four workloads, in one process and one run.
 // Prints one table per group, then the issue's targets as met or missed.
 //
-//   deno run -A --v8-flags=--expose-gc bench/protocol.bench.ts [options]
+//   deno run -A bench/protocol.bench.ts [options]
 //   bun bench/protocol.bench.ts [options]
 //   (or `npm run bench`, which runs it on both)
 //
 // Options: --runs N (timed runs, default 7), --warmup N (default 2), --scale X (workload size,
 // default 1 = the issue's sizes), --only small,tokens,big,crlf (workloads),
-// --skip-text (leave out the informational text-fed parser groups).
+// --groups parse,text,stream,encode,encode-stream (which groups; default all).
 
 import {
   canForceGc,
@@ -51,7 +51,9 @@ function parseArgs(args: string[]) {
     warmupRuns: Number(value("--warmup") ?? 2),
     scale: Number(value("--scale") ?? 1),
     only: value("--only")?.split(","),
-    skipText: args.includes("--skip-text"),
+    groups: new Set(
+      (value("--groups") ?? "parse,text,stream,encode,encode-stream").split(","),
+    ),
   };
 }
 
@@ -100,20 +102,25 @@ async function run(group: Group, subjects: string[]): Promise<Measured[]> {
   return results;
 }
 
+const groups = options.groups;
 for (const workload of workloads) {
-  const bytesResults = await run(parsers.syncBytesGroup(workload), [PARSER.herald]);
-  targets[0].ratios.set(workload.key, speedup(bytesResults, PARSER.herald, PARSER.peer));
-  targets[1].ratios.set(workload.key, overFloor(bytesResults, PARSER.herald));
-  if (!options.skipText) await run(parsers.syncTextGroup(workload), [PARSER.herald]);
-  const streamResults = await run(parsers.streamGroup(workload), [PARSER.heraldStream]);
-  targets[2].ratios.set(
-    workload.key,
-    speedup(streamResults, PARSER.heraldStream, PARSER.peerStream),
-  );
-
-  if (workload.events) {
-    const outputBytes = encoders.heraldOutputBytes(workload);
-    await run(encoders.syncGroup(workload, outputBytes), [ENCODER.herald]);
+  if (groups.has("parse")) {
+    const bytesResults = await run(parsers.syncBytesGroup(workload), [PARSER.herald]);
+    targets[0].ratios.set(workload.key, speedup(bytesResults, PARSER.herald, PARSER.peer));
+    targets[1].ratios.set(workload.key, overFloor(bytesResults, PARSER.herald));
+  }
+  if (groups.has("text")) await run(parsers.syncTextGroup(workload), [PARSER.herald]);
+  if (groups.has("stream")) {
+    const streamResults = await run(parsers.streamGroup(workload), [PARSER.heraldStream]);
+    targets[2].ratios.set(
+      workload.key,
+      speedup(streamResults, PARSER.heraldStream, PARSER.peerStream),
+    );
+  }
+  if (!workload.events) continue;
+  const outputBytes = encoders.heraldOutputBytes(workload);
+  if (groups.has("encode")) await run(encoders.syncGroup(workload, outputBytes), [ENCODER.herald]);
+  if (groups.has("encode-stream")) {
     const encodeResults = await run(encoders.streamGroup(workload, outputBytes), [
       ENCODER.heraldStream,
       ENCODER.heraldPipe,
