@@ -13,6 +13,7 @@ import {
   type SSEMessage,
 } from "../mod.ts";
 import { parseRetryAfterMs, resolveRetryPolicy, retryDelayMs } from "../src/client/retry_policy.ts";
+import { readBodyStart } from "../src/client/read_body_start.ts";
 import { runtime } from "./support/runtime.ts";
 
 const URL_ = "http://127.0.0.1:9/events";
@@ -215,6 +216,18 @@ describe("connect with the fetch option", () => {
       if (message.data === "1") break;
     }
     assert.equal(connection.readyState, 2);
+  });
+});
+
+describe("error bodies", () => {
+  it("keeps only the first bytes of a long body, without a half character at the cut", async () => {
+    assert.equal(await readBodyStart(new Response("é".repeat(1000)), 9), "éééé");
+  });
+  it("gives up on a stalled body and keeps what arrived", async () => {
+    const stalled = new ReadableStream<Uint8Array>({
+      start: (c) => c.enqueue(new TextEncoder().encode("partial")),
+    });
+    assert.equal(await readBodyStart(new Response(stalled), 512, 30), "partial");
   });
 });
 

@@ -8,8 +8,8 @@ export interface MessageEventFields {
 }
 
 /**
- * A stand-in for `MessageEvent` on a runtime without one. Deno 2.9, Bun 1.4 and workerd all have
- * the global (checked when this was written), so this is only for the odd embedded runtime.
+ * A stand-in for `MessageEvent` on a runtime without one. Deno 2.9, Bun 1.4 and workerd have the
+ * global; Vercel's Edge runtime (as the edge-runtime package emulates it) does not.
  */
 class HeraldMessageEvent extends Event {
   readonly data: string;
