@@ -1,0 +1,192 @@
+/**
+ * A hub broker on Upstash Redis over REST (`@herald/sse/upstash`): one Redis stream per topic,
+ * trimmed by length and/or age; a publish is one atomic `EVAL` (append, trim, notify) whatever
+ * the batch size; replay is an exclusive, count-bounded `XRANGE`; live delivery is one
+ * subscribe stream per isolate (Deno, Bun) or per request (Workers), with a liveness ping and
+ * catch-up, or polling. Takes an `@upstash/redis` `Redis` instance (a peer dependency). The
+ * commands billed per publish and per subscriber are listed in docs/hub.md.
+ *
+ * @example
+ * ```ts ignore
+ * import { Redis } from "@upstash/redis";
+ * import { createHub } from "@herald/sse";
+ * import { UpstashBroker } from "@herald/sse/upstash";
+ * const broker = new UpstashBroker({ redis: Redis.fromEnv(), maxEventsPerTopic: 10_000 });
+ * const hub = createHub({ broker });
+ * Deno.serve((request) => hub.response(request, { topics: ["news"] }));
+ * await hub.publish("news", { event: "headline", data: { title: "Hello" } });
+ * ```
+ * @module
+ */
+import type { Redis } from "@upstash/redis";
+import type { Broker, BrokerRead, HubEvent, ListenOptions } from "../hub/broker.ts";
+import { newEpoch } from "../hub/epoch.ts";
+import { BrokerError } from "../hub/errors.ts";
+import { type FeedConfig, type FeedStats, LiveFeed, type LiveMode } from "./upstash_live_feed.ts";
+import { readPublishReply, readReadReply } from "./upstash_replies.ts";
+import { PUBLISH_SCRIPT, READ_SCRIPT } from "./upstash_scripts.ts";
+
+export { type FeedStats, type LiveMode } from "./upstash_live_feed.ts";
+export { readPublishReply, readReadReply } from "./upstash_replies.ts";
+
+/** Options of {@link UpstashBroker}. */
+export interface UpstashBrokerOptions {
+  /** An `@upstash/redis` client: `new Redis({ url, token })` or `Redis.fromEnv()`. */
+  redis: Redis;
+  /** Prefix of every key and of the notify channel. Default `"herald"`. */
+  prefix?: string;
+  /** Events kept per topic (exact `MAXLEN` at every publish). Default 1000; 0 = no limit. */
+  maxEventsPerTopic?: number;
+  /** Events older than this are trimmed (`MINID`, at every publish). Default: no age limit. */
+  maxAgeMs?: number;
+  /** Live delivery: `"subscribe"` (default, Upstash's subscribe stream) or `"poll"`. */
+  live?: LiveMode;
+  /**
+   * Share one live feed among all the isolate's subscribers (default), or open one per `listen`
+   * (`false`; the default on Workers, where I/O can't cross requests).
+   */
+  shareFeed?: boolean;
+  /** How often the feed checks that its subscribe stream is alive, in ms. Default 15 000. */
+  pingIntervalMs?: number;
+  /** How long a ping (or a subscribe confirmation) may take, in ms. Default 5000. */
+  pingTimeoutMs?: number;
+  /** How often `live: "poll"` reads, in ms. Default 1000. */
+  pollIntervalMs?: number;
+  /** The first delay between re-subscribe attempts (doubling, at most 5 s), in ms. Default 100. */
+  reconnectDelayMs?: number;
+  /** Re-subscribe attempts before subscribers are told the feed is lost. Default 8. */
+  maxReconnectAttempts?: number;
+  /** How long a shared feed with no listeners stays open, in ms. Default 5000. */
+  idleLingerMs?: number;
+  /** Entries per topic per catch-up read. Default 500. */
+  pageSize?: number;
+}
+
+const onWorkers = typeof navigator !== "undefined" &&
+  navigator.userAgent === "Cloudflare-Workers";
+
+/**
+ * A {@link Broker} on Upstash Redis; see the module documentation.
+ *
+ * @example
+ * ```ts ignore
+ * import { Redis } from "@upstash/redis";
+ * import { UpstashBroker } from "@herald/sse/upstash";
+ * const broker = new UpstashBroker({ redis: new Redis({ url: "https://…", token: "…" }) });
+ * console.log(await broker.publish("news", [{ data: "one" }, { data: "two" }])); // two ids
+ * ```
+ */
+export class UpstashBroker implements Broker {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #maxEvents: number;
+  readonly #maxAgeMs: number;
+  readonly #share: boolean;
+  readonly #feedConfig: FeedConfig;
+  #shared: LiveFeed | undefined;
+  readonly #feeds = new Set<LiveFeed>();
+
+  constructor(options: UpstashBrokerOptions) {
+    if (!options?.redis || typeof options.redis.eval !== "function") {
+      throw new TypeError("UpstashBroker needs { redis }: an @upstash/redis Redis instance.");
+    }
+    this.#redis = options.redis;
+    this.#prefix = options.prefix ?? "herald";
+    this.#maxEvents = options.maxEventsPerTopic ?? 1000;
+    this.#maxAgeMs = options.maxAgeMs ?? 0;
+    this.#share = options.shareFeed ?? !onWorkers;
+    this.#feedConfig = {
+      redis: this.#redis,
+      channel: `${this.#prefix}:live`,
+      mode: options.live ?? "subscribe",
+      pingIntervalMs: options.pingIntervalMs ?? 15_000,
+      pingTimeoutMs: options.pingTimeoutMs ?? 5_000,
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      reconnectDelayMs: options.reconnectDelayMs ?? 100,
+      maxReconnectAttempts: options.maxReconnectAttempts ?? 8,
+      idleLingerMs: this.#share ? options.idleLingerMs ?? 5_000 : 0,
+      pageSize: options.pageSize ?? 500,
+      stats: { subscribes: 0, reconnects: 0, pings: 0, catchUpReads: 0, polls: 0 },
+      read: (requests, limit) => this.read(requests, limit),
+    };
+  }
+
+  #streamKey(topic: string): string {
+    return `${this.#prefix}:t:${topic}`;
+  }
+
+  get #epochKey(): string {
+    return `${this.#prefix}:epoch`;
+  }
+
+  /** One `EVAL`: XADD each event, trim, record the newest trimmed id, PUBLISH one notification. */
+  async publish(topic: string, events: readonly HubEvent[]): Promise<string[]> {
+    const args = [
+      newEpoch(),
+      this.#feedConfig.channel,
+      String(this.#maxEvents),
+      String(this.#maxAgeMs),
+      JSON.stringify(topic),
+      ...events.map((event) => JSON.stringify(event)),
+    ];
+    return readPublishReply(
+      await this.#call(() =>
+        this.#redis.eval(PUBLISH_SCRIPT, [this.#epochKey, this.#streamKey(topic)], args)
+      ),
+    );
+  }
+
+  /** One `EVAL` for all the topics: epoch, heads, trimming state, exclusive `XRANGE … COUNT`. */
+  async read(
+    requests: readonly { topic: string; after: string }[],
+    limit: number,
+  ): Promise<BrokerRead> {
+    const keys = [this.#epochKey, ...requests.map((r) => this.#streamKey(r.topic))];
+    const args = [String(limit), newEpoch(), ...requests.map((r) => r.after)];
+    const reply = await this.#call(() => this.#redis.eval(READ_SCRIPT, keys, args));
+    return readReadReply(reply, requests.map((r) => r.topic));
+  }
+
+  async listen(options: ListenOptions): Promise<void> {
+    if (this.#share) {
+      if (!this.#shared || this.#shared.closed) {
+        const feed: LiveFeed = new LiveFeed(this.#feedConfig, () => {
+          if (this.#shared === feed) this.#shared = undefined;
+          this.#feeds.delete(feed);
+        });
+        this.#shared = feed;
+        this.#feeds.add(feed);
+      }
+      return await this.#shared.listen(options);
+    }
+    // Per request (Workers): the feed's fetch and timers belong to the request that listens.
+    const feed: LiveFeed = new LiveFeed(this.#feedConfig, () => this.#feeds.delete(feed));
+    this.#feeds.add(feed);
+    await feed.listen(options);
+  }
+
+  /** What the live feeds have done so far (subscribes, reconnects, pings, catch-up reads, polls). */
+  get feedStats(): FeedStats {
+    return { ...this.#feedConfig.stats };
+  }
+
+  /** Closes every live feed (listeners get nothing more). */
+  close(): void {
+    for (const feed of this.#feeds) feed.close();
+    this.#feeds.clear();
+    this.#shared = undefined;
+  }
+
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (cause) {
+      throw new BrokerError(
+        "broker-unavailable",
+        `Upstash Redis failed: ${(cause as Error)?.message ?? cause}. Check the URL, the token ` +
+          "and the database's status.",
+        { cause },
+      );
+    }
+  }
+}
