@@ -1,6 +1,7 @@
 import type { Hub } from "../../mod.ts";
 import type { ServerConfig } from "./config.ts";
 import { memoryHub } from "./memory_hub.ts";
+import { upstashHub } from "./upstash_hub.ts";
 
 /**
  * The hub the config asks for: the Upstash broker when `UPSTASH_REDIS_REST_URL` and
@@ -14,5 +15,6 @@ import { memoryHub } from "./memory_hub.ts";
  * ```
  */
 export function hubFor(config: ServerConfig): { hub: Hub; brokerName: "memory" | "upstash" } {
+  if (config.upstash) return { hub: upstashHub(config), brokerName: "upstash" };
   return { hub: memoryHub(config), brokerName: "memory" };
 }

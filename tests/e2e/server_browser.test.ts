@@ -9,10 +9,14 @@ import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
+import { Redis } from "@upstash/redis";
+import { createHub } from "../../mod.ts";
+import { UpstashBroker } from "../../src/adapters/upstash.ts";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
 import { hasChromium, launchChromium, type LaunchedChromium } from "../support/browser.ts";
 import { type ReferenceServer, startReferenceServer } from "../support/reference_server.ts";
 import { runtime } from "../support/runtime.ts";
+import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash_rest_server.ts";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const screenshots = join(repo, "tests", ".out", "screenshots");
@@ -195,6 +199,67 @@ describe(
         assert.equal(lost.reason, "reset");
         assert.deepEqual(log.slice(3).map((e) => e.data), ["after-1", "after-2"]);
         await page.screenshot({ path: join(screenshots, `server-page-restart-${runtime}.png`) });
+      } finally {
+        await page.close();
+      }
+    });
+  },
+);
+
+describe(
+  `the reference server's page in Chromium, Upstash broker (${runtime} server)`,
+  { skip: !hasChromium() || (runtime !== "deno" && runtime !== "bun"), timeout: 240_000 },
+  () => {
+    const serverRuntime = runtime === "bun" ? "bun" : "deno";
+    let chromium: LaunchedChromium;
+    let rest: UpstashRestServer;
+    let server: ReferenceServer | undefined;
+    let env: Record<string, string>;
+
+    before(async () => {
+      mkdirSync(screenshots, { recursive: true });
+      [chromium, rest] = await Promise.all([launchChromium(), startUpstashRestServer()]);
+      env = { ...ENV, UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token };
+      server = await startReferenceServer(serverRuntime, { env });
+    });
+    after(async () => {
+      await Promise.all([chromium?.close(), server?.stop()]);
+      await rest?.stop();
+    });
+
+    it("resumes after the server restarts under it with no gap, events published meanwhile included", async () => {
+      const health = await (await fetch(`${server!.url}/healthz`)).json();
+      assert.equal(health.broker, "upstash");
+      const page = await chromium.newPage();
+      try {
+        await page.goto(`${server!.url}/?topics=survivor`);
+        await waitForState(page, "#state", "open");
+        await publish(server!, "survivor", "before-1");
+        await publish(server!, "survivor", "before-2");
+        await waitForLog(page, 2);
+
+        const port = server!.port;
+        await server!.stop();
+        await waitForState(page, "#state", "reconnecting");
+        // Published while no server runs: straight into the same Redis, by another hub.
+        const hub = createHub({
+          broker: new UpstashBroker({ redis: new Redis({ url: rest.url, token: rest.token }) }),
+        });
+        await hub.publish("survivor", [{ data: "during-1" }, { data: "during-2" }]);
+        server = await startReferenceServer(serverRuntime, { env, port });
+        await waitForState(page, "#state", "open");
+        await publish(server, "survivor", "after-1");
+
+        const log = await waitForLog(page, 5);
+        assert.deepEqual(log.map((e) => [e.event, e.data]), [
+          ["message", "before-1"],
+          ["message", "before-2"],
+          ["message", "during-1"],
+          ["message", "during-2"],
+          ["message", "after-1"],
+        ]);
+        assert.equal(new Set(log.map((e) => e.id)).size, 5);
+        await page.screenshot({ path: join(screenshots, `server-page-upstash-${runtime}.png`) });
       } finally {
         await page.close();
       }
