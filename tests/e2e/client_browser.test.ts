@@ -49,7 +49,7 @@ const NAMED_TYPES = ["message", "tick", "update", "done"];
 const PAGE = `<!doctype html><meta charset="utf-8"><title>recorder</title><script>
 window.recorded = [];
 window.finished = false;
-const source = new EventSource("/stream?run=browser");
+const source = new EventSource("/stream" + location.search);
 const record = (event) => {
   const entry = { type: event.type, readyState: source.readyState };
   if (event.type !== "open" && event.type !== "error") {
@@ -65,12 +65,25 @@ for (const type of ${JSON.stringify(["open", "error", ...NAMED_TYPES])}) {
 }
 </script>`;
 
-function streamBody(parts: string[]): ReadableStream<Uint8Array> {
+/** One chunk per part, or (`bytewise`) one chunk per byte, a few milliseconds apart. */
+function streamBody(parts: string[], bytewise: boolean): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  // One chunk per part, so line endings and blocks meet chunk boundaries as on a real network.
+  const chunks = parts.map((part) => encoder.encode(part));
+  if (bytewise) {
+    // Every CRLF, multi-byte character and BOM is split; the pauses keep the writes apart.
+    const bytes = chunks.flatMap((chunk) => [...chunk].map((byte) => new Uint8Array([byte])));
+    let i = 0;
+    return new ReadableStream({
+      async pull(controller) {
+        if (i === bytes.length) return controller.close();
+        if (i % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        controller.enqueue(bytes[i++]);
+      },
+    });
+  }
   return new ReadableStream({
     start(controller) {
-      for (const part of parts) controller.enqueue(encoder.encode(part));
+      for (const chunk of chunks) controller.enqueue(chunk);
       controller.close();
     },
   });
@@ -94,7 +107,7 @@ describe("client: Herald's EventSource matches Chromium's", {
       const n = (connections.get(run) ?? 0) + 1;
       connections.set(run, n);
       if (n > 2) return new Response(null, { status: 204 });
-      return new Response(streamBody(n === 1 ? FIRST : SECOND), {
+      return new Response(streamBody(n === 1 ? FIRST : SECOND, run.endsWith("-bytewise")), {
         headers: { "content-type": "text/event-stream; charset=utf-8" },
       });
     });
@@ -106,10 +119,10 @@ describe("client: Herald's EventSource matches Chromium's", {
     await server?.close();
   });
 
-  async function recordInChromium(): Promise<Recorded[]> {
+  async function recordInChromium(run: string): Promise<Recorded[]> {
     const page = await chromium!.newPage();
     try {
-      await page.goto(server.url + "/");
+      await page.goto(`${server.url}/?run=${run}`);
       await page.waitForFunction(() => (globalThis as { finished?: boolean }).finished, null, {
         timeout: 30_000,
       });
@@ -119,10 +132,10 @@ describe("client: Herald's EventSource matches Chromium's", {
     }
   }
 
-  function recordInHerald(): Promise<Recorded[]> {
+  function recordInHerald(run: string): Promise<Recorded[]> {
     return new Promise((resolve, reject) => {
       const recorded: Recorded[] = [];
-      const source = new EventSource(server.url + "/stream?run=herald");
+      const source = new EventSource(`${server.url}/stream?run=${run}`);
       const timer = setTimeout(() => {
         source.close();
         reject(new Error(`Herald did not finish; recorded ${JSON.stringify(recorded)}`));
@@ -151,8 +164,8 @@ describe("client: Herald's EventSource matches Chromium's", {
   }
 
   it("records identical type/data/lastEventId/origin/readyState sequences across a reconnect", async () => {
-    const browser = await recordInChromium();
-    const herald = await recordInHerald();
+    const browser = await recordInChromium("browser");
+    const herald = await recordInHerald("herald");
     // The script is not trivially empty: both saw both connections and the final 204.
     assert.equal(browser.filter((e) => e.type === "open").length, 2);
     assert.equal(browser.filter((e) => e.type === "done").length, 1);
@@ -166,5 +179,13 @@ describe("client: Herald's EventSource matches Chromium's", {
     assert.ok(browser[1].lastEventId, "the browser resumed with a Last-Event-ID");
     assert.equal(browser[2].lastEventId, undefined);
     assert.deepEqual(herald, browser);
+  });
+
+  it("records identical sequences when every byte arrives in its own chunk", async () => {
+    const browser = await recordInChromium("browser-bytewise");
+    const herald = await recordInHerald("herald-bytewise");
+    assert.equal(browser.filter((e) => e.type === "open").length, 2);
+    assert.deepEqual(herald, browser);
+    assert.deepEqual(streamRequests("herald-bytewise"), streamRequests("browser-bytewise"));
   });
 });
