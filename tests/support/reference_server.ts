@@ -83,6 +83,8 @@ export async function startReferenceServer(
       module: workerBundle(),
       flags: ["enable_request_signal"],
       bindings: { ...options.env },
+      // The worker reaches loopback servers (a test Upstash REST server) only when allowed.
+      allowLocalFetch: true,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     });
     return { runtime, ...server };

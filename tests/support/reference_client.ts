@@ -1,0 +1,84 @@
+// A small client of the reference server's API for tests: subscribe with fetch and Herald's
+// parser, read events with a timeout, publish with a publisher key.
+import { type SSEMessage, SSEParserStream } from "../../mod.ts";
+
+/** An open `/v1/events` stream. */
+export interface EventStream {
+  response: Response;
+  /** The next dispatched event; rejects after `timeoutMs` (default 10 s) or at the end. */
+  next(timeoutMs?: number): Promise<SSEMessage>;
+  close(): void;
+}
+
+/**
+ * Opens `GET <base>/v1/events?<query>`; throws with the server's error body unless it is a 200.
+ *
+ * @example
+ * ```ts ignore
+ * const events = await openEvents("http://127.0.0.1:8000", "topic=a", { authorization: "Bearer …" });
+ * console.log((await events.next()).data);
+ * events.close();
+ * ```
+ */
+export async function openEvents(
+  base: string,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<EventStream> {
+  const controller = new AbortController();
+  const response = await fetch(`${base}/v1/events?${query}`, {
+    headers,
+    signal: controller.signal,
+  });
+  if (response.status !== 200) {
+    throw new Error(`GET /v1/events?${query}: ${response.status} ${await response.text()}`);
+  }
+  const reader = response.body!.pipeThrough(new SSEParserStream()).getReader();
+  return {
+    response,
+    async next(timeoutMs = 10_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        const { value, done } = await Promise.race([reader.read(), timeout]);
+        if (done) throw new Error("the stream ended");
+        return value;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close() {
+      controller.abort();
+      reader.cancel().catch(() => {/* already closed */});
+    },
+  };
+}
+
+/**
+ * `POST <base>/v1/topics/<topic>` with a publisher key; returns the assigned ids, throws unless
+ * it is a 200.
+ *
+ * @example
+ * ```ts ignore
+ * const ids = await publishEvents("http://127.0.0.1:8000", "a", { data: 1 }, "key");
+ * ```
+ */
+export async function publishEvents(
+  base: string,
+  topic: string,
+  body: unknown,
+  key: string,
+): Promise<string[]> {
+  const response = await fetch(`${base}/v1/topics/${encodeURIComponent(topic)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== 200) {
+    throw new Error(`POST /v1/topics/${topic}: ${response.status} ${text}`);
+  }
+  return JSON.parse(text).ids;
+}
