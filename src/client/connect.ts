@@ -34,6 +34,22 @@ export interface SSEConnection extends AsyncIterableIterator<SSEMessage> {
 }
 
 /**
+ * Runs a user hook as an event listener runs: an exception is reported (`reportError`, as
+ * `dispatchEvent` does for listeners), not allowed to break the connection loop.
+ */
+function callHook(hook: () => void): void {
+  try {
+    hook();
+  } catch (error) {
+    const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+    if (report) report(error);
+    else {queueMicrotask(() => {
+        throw error;
+      });}
+  }
+}
+
+/**
  * Connects to an event stream with `fetch` and keeps it alive: reconnects with `Last-Event-ID`
  * after a drop, backs off on 5xx/429/network errors (honouring `Retry-After`), stops on 204,
  * fails with a typed {@link SSEClientError} on other 4xx or a wrong content type. The body is read
@@ -122,7 +138,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SSECon
 
   const loop = new ConnectionLoop(url, options, {
     open(response) {
-      connection.onopen?.(response);
+      callHook(() => connection.onopen?.(response));
     },
     message(message) {
       queue.push(message);
@@ -131,7 +147,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SSECon
     error(error, willRetry) {
       if (!willRetry && error.code !== "no-content") finalError = error;
       if (error.code === "no-content") return; // 204 ends the iteration quietly
-      connection.onerror?.(error);
+      callHook(() => connection.onerror?.(error));
     },
     closed() {
       ended = true;
