@@ -4,9 +4,12 @@
 // Last-Event-ID headers. Runs under the Deno and Bun hosts; skipped where Chromium is missing.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { EventSource } from "../../mod.ts";
 import { hasChromium, launchChromium, type LaunchedChromium } from "../support/browser.ts";
 import { canServe } from "../support/runtime.ts";
+import { bundleForWorkerd } from "../support/workerd_process.mjs";
 import { type ScriptedServer, scriptedServer } from "./client_servers.ts";
 
 /** What both recorders write down for every event: the fields a page can see. */
@@ -45,11 +48,18 @@ const SECOND = [
   "event: done\ndata: bye\n\n",
 ];
 const NAMED_TYPES = ["message", "tick", "update", "done"];
+const here = new URL(".", import.meta.url).pathname;
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>recorder</title><script>
+// `?run=<name>` names the stream's script run; `&impl=herald` records Herald's EventSource, bundled
+// for the browser, instead of the native one.
+const PAGE = `<!doctype html><meta charset="utf-8"><title>recorder</title><script type="module">
 window.recorded = [];
 window.finished = false;
-const source = new EventSource("/stream" + location.search);
+const params = new URLSearchParams(location.search);
+const Source = params.get("impl") === "herald"
+  ? (await import("/herald.js")).EventSource
+  : EventSource;
+const source = new Source("/stream?run=" + params.get("run"));
 const record = (event) => {
   const entry = { type: event.type, readyState: source.readyState };
   if (event.type !== "open" && event.type !== "error") {
@@ -58,7 +68,7 @@ const record = (event) => {
     entry.origin = event.origin;
   }
   window.recorded.push(entry);
-  if (event.type === "error" && source.readyState === EventSource.CLOSED) window.finished = true;
+  if (event.type === "error" && source.readyState === Source.CLOSED) window.finished = true;
 };
 for (const type of ${JSON.stringify(["open", "error", ...NAMED_TYPES])}) {
   source.addEventListener(type, record);
@@ -96,11 +106,22 @@ describe("client: Herald's EventSource matches Chromium's", {
   let chromium: LaunchedChromium | undefined;
   const connections = new Map<string, number>();
 
+  let heraldBundle = "";
+
   before(async () => {
+    // Herald as a browser would load it: mod.ts bundled to one ES module.
+    const bundle = bundleForWorkerd(
+      join(here, "..", "..", "mod.ts"),
+      join(here, "..", ".out", "e2e-client", "herald_browser.js"),
+    );
+    heraldBundle = readFileSync(bundle, "utf8");
     server = await scriptedServer((request) => {
       const url = new URL(request.url);
       if (url.pathname === "/") {
         return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
+      }
+      if (url.pathname === "/herald.js") {
+        return new Response(heraldBundle, { headers: { "content-type": "text/javascript" } });
       }
       if (url.pathname !== "/stream") return new Response("not found", { status: 404 });
       const run = url.searchParams.get("run") ?? "";
@@ -119,10 +140,10 @@ describe("client: Herald's EventSource matches Chromium's", {
     await server?.close();
   });
 
-  async function recordInChromium(run: string): Promise<Recorded[]> {
+  async function recordInChromium(run: string, impl = "native"): Promise<Recorded[]> {
     const page = await chromium!.newPage();
     try {
-      await page.goto(`${server.url}/?run=${run}`);
+      await page.goto(`${server.url}/?run=${run}&impl=${impl}`);
       await page.waitForFunction(() => (globalThis as { finished?: boolean }).finished, null, {
         timeout: 30_000,
       });
@@ -187,5 +208,14 @@ describe("client: Herald's EventSource matches Chromium's", {
     assert.equal(browser.filter((e) => e.type === "open").length, 2);
     assert.deepEqual(herald, browser);
     assert.deepEqual(streamRequests("herald-bytewise"), streamRequests("browser-bytewise"));
+  });
+
+  it("Herald's EventSource running inside Chromium records what the native one does", async () => {
+    const native = await recordInChromium("native-page", "native");
+    const herald = await recordInChromium("herald-page", "herald");
+    assert.ok(server.requests.some((r) => r.path === "/herald.js"), "the page loaded Herald");
+    assert.equal(native.filter((e) => e.type === "open").length, 2);
+    assert.deepEqual(herald, native);
+    assert.deepEqual(streamRequests("herald-page"), streamRequests("native-page"));
   });
 });
