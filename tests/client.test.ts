@@ -119,6 +119,7 @@ describe("client options", () => {
     );
     refusal(() => connect(URL_, { maxRetries: -1 }), /maxRetries/);
     refusal(() => connect(URL_, { idleTimeoutMs: Infinity }), /idleTimeoutMs/);
+    refusal(() => connect(URL_, { lastEventId: "1\n2" }), /lastEventId/);
   });
 });
 

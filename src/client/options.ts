@@ -121,6 +121,15 @@ export function checkOptions(options: ConnectOptions): void {
   if (typeof ReadableStream !== "undefined" && body instanceof ReadableStream) {
     fail("body can't be a ReadableStream: it is sent again on every reconnection. Pass a string.");
   }
+  const { lastEventId } = options;
+  if (
+    lastEventId !== undefined && (typeof lastEventId !== "string" || /[\r\n\0]/.test(lastEventId))
+  ) {
+    fail(
+      `lastEventId must be a string without CR, LF or NUL (no server could have sent it), got ` +
+        `${JSON.stringify(lastEventId)}.`,
+    );
+  }
   const method = options.method?.toUpperCase();
   if (body !== undefined && (method === undefined || method === "GET" || method === "HEAD")) {
     fail(`A body needs a method that takes one (e.g. method: "POST"), not ${method ?? "GET"}.`);
