@@ -43,7 +43,11 @@ function run(command: string, args: string[], cwd: string): Promise<Ran> {
   for (const [key, value] of Object.entries(globalThis.process?.env ?? {})) {
     if (!/^npm_/i.test(key) && value !== undefined) env[key] = value;
   }
-  Object.assign(env, { npm_config_update_notifier: "false", npm_config_fund: "false" });
+  Object.assign(env, {
+    npm_config_update_notifier: "false",
+    npm_config_fund: "false",
+    NO_COLOR: "1",
+  });
   return new Promise((done, fail) => {
     const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -362,6 +366,25 @@ describe(
       assert.equal(errors.length, 2, ran.stdout);
       assert.match(errors[0], /^wrong\.ts\(2,7\): error TS2322: Type 'string' is not assignable/);
       assert.match(errors[1], /^wrong\.ts\(2,33\): error TS2322: Type 'string' is not assignable/);
+    });
+
+    it("`deno publish --dry-run` (JSR) passes and takes mod.ts, src/, README and deno.json only", async () => {
+      const ran = await run(
+        bin("deno"),
+        ["publish", "--dry-run", "--allow-dirty", "--no-check"],
+        repo,
+      );
+      const out = ran.stdout + ran.stderr;
+      assert.equal(ran.code, 0, out);
+      const files = [...out.matchAll(/file:\/\/(\S+)/g)].map(([, path]) =>
+        path.slice(repo.length + 1)
+      );
+      assert.ok(files.includes("mod.ts") && files.includes("deno.json"), out);
+      const stray = files.filter((p) =>
+        !p.startsWith("src/") && !["mod.ts", "deno.json", "README.md", "LICENSE"].includes(p)
+      );
+      assert.deepEqual(stray, []);
+      for (const [, source] of denoEntries()) assert.ok(files.includes(source.slice(2)), source);
     });
 
     it("cleans up its temporary project", async () => {
