@@ -148,6 +148,7 @@ async function docExamples() {
     `--junit-path=${junit}`,
     "mod.ts",
     "src/",
+    "examples/server/", // the reference server's modules carry runnable examples too
   ]);
   record("doc examples", countJunit(junit), code);
 }
