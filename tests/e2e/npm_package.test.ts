@@ -304,7 +304,11 @@ describe(
       writeFileSync(script, roundTripScript);
       writeFileSync(eventsFile, JSON.stringify(sentEvents));
       const version = (await must("node", ["--version"], consumer)).trim();
-      assert.match(version, /^v\d+\./);
+      const engines = readJson(join(repo, "package.json")).engines.node;
+      assert.ok(
+        Number(/^v(\d+)/.exec(version)?.[1]) >= Number(/(\d+)/.exec(engines)?.[1]),
+        `${version} is within engines.node ${engines}`,
+      );
       const result = JSON.parse(await must("node", [script, eventsFile], consumer));
       assertMessages(result.viaStream, `SSEParserStream on Node ${version}`);
       assertMessages(result.viaParser, `createParser on Node ${version}`);
