@@ -13,6 +13,7 @@ import {
   lastEventIdOf,
   type SSECloseReason,
   sseResponse,
+  sseStats,
   topicsTag,
   validateTopic,
   ZERO_POSITION,
@@ -24,7 +25,7 @@ import { meterDeliveries } from "./delivery_meter.ts";
 import { ServerError } from "./errors.ts";
 import { signToken, verifyToken } from "./jwt.ts";
 import { ConnectionLimiter, RateLimiter } from "./limits.ts";
-import { Metrics } from "./metrics.ts";
+import { Metrics, streamGauges } from "./metrics.ts";
 import { PAGE_HTML } from "./page.ts";
 import { readPublishBody } from "./publish_body.ts";
 import { topicAllowed } from "./topic_patterns.ts";
@@ -59,6 +60,9 @@ export interface AppOptions {
   now?: () => number;
   /** Where unexpected errors are reported (default `console`). */
   logger?: { error(message: string, error?: unknown): void };
+  /** Ends every open stream cleanly when it aborts (a server shutting down): clients reconnect
+   * to another instance and resume by their Last-Event-ID. */
+  signal?: AbortSignal;
 }
 
 /** The answers of the AI demo that may stream at once, per isolate. */
@@ -165,7 +169,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
         );
       }
     }
-    return c.body(metrics.render(), 200, {
+    return c.body(metrics.render() + streamGauges(sseStats()), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
       "cache-control": "no-store",
     });
@@ -230,6 +234,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     c.env?.holdOpen?.();
     return sseResponse(meterDeliveries(stream, metrics, { lastEventId, now }), {
       request,
+      ...(options.signal ? { signal: options.signal } : {}),
       keepAliveMs: config.keepAliveMs,
       retryMs: config.retryMs,
       ...(config.maxDurationMs > 0 ? { maxDurationMs: config.maxDurationMs } : {}),

@@ -143,8 +143,8 @@ export function loadConfig(env: Env): ServerConfig {
   if (jwtSecret === undefined) {
     throw new ServerError(
       "config-invalid",
-      "HERALD_JWT_SECRET is not set and dev mode is off (HOST is not loopback): set it to a " +
-        `random string of at least ${MIN_JWT_SECRET_CHARS} characters.`,
+      "HERALD_JWT_SECRET is not set and dev mode is off (HERALD_DEV_MODE, or a HOST that is " +
+        `not loopback): set it to a random string of at least ${MIN_JWT_SECRET_CHARS} characters.`,
     );
   }
   if (jwtSecret.length < MIN_JWT_SECRET_CHARS) {
@@ -155,8 +155,8 @@ export function loadConfig(env: Env): ServerConfig {
     if (!devMode) {
       throw new ServerError(
         "config-invalid",
-        "HERALD_PUBLISHER_KEYS is not set and dev mode is off (HOST is not loopback): set it " +
-          "to one or more random keys, comma-separated.",
+        "HERALD_PUBLISHER_KEYS is not set and dev mode is off (HERALD_DEV_MODE, or a HOST that " +
+          "is not loopback): set it to one or more random keys, comma-separated.",
       );
     }
     publisherKeys.push(DEV_PUBLISHER_KEY);

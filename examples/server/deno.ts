@@ -1,14 +1,27 @@
 // The reference server on Deno: `deno task start` (or `npm start`), on 127.0.0.1:8000 by default.
-// Settings come from environment variables (README, "Reference server").
+// Settings come from environment variables (README, "Reference server"). SIGTERM or SIGINT end
+// every stream cleanly (clients reconnect and resume), then the process.
 import { createApp } from "./app.ts";
-import { loadConfig } from "./config.ts";
+import { loadConfig, type ServerConfig } from "./config.ts";
+import { ServerError } from "./errors.ts";
 import { hubFor } from "./hub_for.ts";
 
-const config = loadConfig(Deno.env.toObject());
-const { hub, brokerName } = hubFor(config);
-const app = createApp({ config, hub, brokerName });
+/** How long open requests get to finish after a shutdown signal. */
+const SHUTDOWN_GRACE_MS = 2000;
 
-Deno.serve({
+let config: ServerConfig;
+try {
+  config = loadConfig(Deno.env.toObject());
+} catch (error) {
+  if (!(error instanceof ServerError)) throw error;
+  console.error(`herald: ${error.message}`);
+  Deno.exit(1);
+}
+const { hub, brokerName } = hubFor(config);
+const shutdown = new AbortController();
+const app = createApp({ config, hub, brokerName, signal: shutdown.signal });
+
+const server = Deno.serve({
   hostname: config.host,
   port: config.port,
   onListen({ port }) {
@@ -21,3 +34,12 @@ Deno.serve({
   const address = info.remoteAddr.transport === "tcp" ? info.remoteAddr.hostname : undefined;
   return app.fetch(request, { address });
 });
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => {
+    if (shutdown.signal.aborted) return;
+    shutdown.abort();
+    setTimeout(() => Deno.exit(0), SHUTDOWN_GRACE_MS);
+    server.shutdown().then(() => Deno.exit(0));
+  });
+}

@@ -1,4 +1,5 @@
 // The server's counters, rendered in the Prometheus text exposition format (version 0.0.4).
+import type { SSEStats } from "../../mod.ts";
 
 /** Upper bounds of the delivery-lag histogram, in seconds. */
 export const LAG_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -105,6 +106,34 @@ export class Metrics {
     lines.push(`herald_broker_errors_total ${this.brokerErrors}`);
     return lines.join("\n") + "\n";
   }
+}
+
+/**
+ * What this isolate's SSE responses hold now (the response builder's `sseStats()`), as gauges:
+ * after every client has left they are all back to zero, so a leak shows as a line that never
+ * comes down.
+ *
+ * @example
+ * ```ts
+ * import { sseStats } from "@herald/sse";
+ * import { streamGauges } from "./metrics.ts";
+ * console.log(streamGauges(sseStats()).includes("herald_stream_timers 0")); // true
+ * ```
+ */
+export function streamGauges(stats: SSEStats): string {
+  const gauges: [string, string, number][] = [
+    [
+      "herald_stream_timers",
+      "Timers owned by open streams (keep-alive, max duration).",
+      stats.timers,
+    ],
+    ["herald_stream_producers", "Stream producers still running.", stats.producers],
+    ["herald_stream_queued_events", "Events queued for slow clients.", stats.queuedEvents],
+    ["herald_stream_queued_bytes", "Bytes queued for slow clients.", stats.queuedBytes],
+  ];
+  return gauges.map(([name, help, value]) =>
+    `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`
+  ).join("");
 }
 
 function label(value: string): string {

@@ -594,6 +594,71 @@ function apiSuite(target: ServerRuntime): void {
       assert.equal(dev.status, 404, "no dev session when dev mode is off");
       await dev.body?.cancel();
     });
+
+    // Last: every stream the tests opened is closed by now.
+    it("leaves no stream, timer, producer or queue behind once every client has left", async () => {
+      for (const s of open) s.close();
+      const text = async () => await (await fetch(`${server.url}/metrics`)).text();
+      await eventually(async () => {
+        const metrics = await text();
+        for (
+          const gauge of [
+            "herald_connections_open",
+            "herald_stream_timers",
+            "herald_stream_producers",
+            "herald_stream_queued_events",
+            "herald_stream_queued_bytes",
+          ]
+        ) {
+          assert.match(metrics, new RegExp(`^${gauge} 0$`, "m"), gauge);
+        }
+      }, 15_000);
+    });
+  });
+
+  describe(`reference server lifecycle on ${target}`, { timeout: 120_000 }, () => {
+    it("refuses to run without secrets when dev mode is off, saying which to set", async () => {
+      const env = { HERALD_DEV_MODE: "false" };
+      if (target === "workerd") {
+        // A Worker has no start-up to fail: every request gets the refusal.
+        const server = await startReferenceServer(target, { env });
+        try {
+          const response = await fetch(`${server.url}/healthz`);
+          assert.equal(response.status, 500);
+          const body = await response.json();
+          assert.equal(body.error.code, "config-invalid");
+          assert.match(body.error.message, /HERALD_JWT_SECRET/);
+        } finally {
+          await server.stop();
+        }
+        return;
+      }
+      await assert.rejects(
+        startReferenceServer(target, { env, readyTimeoutMs: 20_000 }),
+        /exited \(1\)[\s\S]*HERALD_JWT_SECRET is not set/,
+      );
+    });
+
+    it("ends open streams cleanly on SIGTERM, so clients reconnect and resume", {
+      skip: target === "workerd",
+    }, async () => {
+      const server = await startReferenceServer(target, { env: MAIN_ENV });
+      try {
+        const topic = freshTopic();
+        const s = stream(
+          await subscribe(server, `topic=${topic}`, {
+            token: await mint({ topics: [topic] }),
+          }),
+        );
+        await published(server, topic, { data: "last" });
+        assert.equal((await s.next()).data, "last");
+        const stopping = server.stop();
+        await assert.rejects(s.next(), /the stream ended/, "a clean end, not a cut connection");
+        await stopping;
+      } finally {
+        await server.stop();
+      }
+    });
   });
 }
 
