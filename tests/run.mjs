@@ -105,8 +105,13 @@ function testFiles() {
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const report = [];
-function record(label, counts, exitCode) {
+function record(label, counts, exitCode, { expectTests = false } = {}) {
   let { passed, failed, skipped, failures } = counts;
+  // A runtime that ran no test at all did not test anything: that is a failure, not a pass.
+  if (expectTests && passed + failed === 0) {
+    failed = 1;
+    failures = [...failures, `${label} ran no test`];
+  }
   // A runner that failed without a failing test (a crash, a load error) still fails the run.
   if (exitCode !== 0 && failed === 0) {
     failed = 1;
@@ -150,7 +155,7 @@ async function docExamples() {
     "src/",
     "examples/server/", // the reference server's modules carry runnable examples too
   ]);
-  record("doc examples", countJunit(junit), code);
+  record("doc examples", countJunit(junit), code, { expectTests: true });
 }
 
 async function denoSuite(files) {
@@ -163,7 +168,7 @@ async function denoSuite(files) {
     `--junit-path=${junit}`,
     ...files,
   ]);
-  record("deno", countJunit(junit), code);
+  record("deno", countJunit(junit), code, { expectTests: files.length > 0 });
 }
 
 async function bunSuite(files) {
@@ -175,7 +180,7 @@ async function bunSuite(files) {
     `--reporter-outfile=${junit}`,
     ...files.map((f) => "./" + f),
   ]);
-  record("bun", countJunit(junit), code);
+  record("bun", countJunit(junit), code, { expectTests: files.length > 0 });
 }
 
 /** Prints a bundled suite's results and records them. */
@@ -185,12 +190,17 @@ function recordBundled(label, body, ok) {
   for (const r of failed) console.log(`\n✗ [${label}] ${r.name}\n${r.error}`);
   const passed = results.filter((r) => r.status === "passed").length;
   console.log(`\n${label} (${body.runtime}): ${passed} passed, ${failed.length} failed`);
-  record(label, {
-    passed,
-    failed: failed.length,
-    skipped: results.filter((r) => r.status === "skipped").length,
-    failures: failed.map((r) => r.name),
-  }, ok ? 0 : 1);
+  record(
+    label,
+    {
+      passed,
+      failed: failed.length,
+      skipped: results.filter((r) => r.status === "skipped").length,
+      failures: failed.map((r) => r.name),
+    },
+    ok ? 0 : 1,
+    { expectTests: true },
+  );
 }
 
 /** The shared suite inside Vercel's Edge runtime, as the edge-runtime package emulates it. */
@@ -264,8 +274,10 @@ if (only.has("static")) await staticChecks();
 if (only.has("static") && !filter) await docExamples();
 if (only.has("deno")) await denoSuite(files);
 if (only.has("bun")) await bunSuite(files);
-if (only.has("workerd")) await workerdSuite();
-if (only.has("edge")) await edgeSuite();
+// workerd and the Edge runtime run the shared suite only (tests/*.test.ts, not tests/e2e/).
+const sharedFiles = files.filter((f) => !f.startsWith("tests/e2e/"));
+if (only.has("workerd") && sharedFiles.length > 0) await workerdSuite();
+if (only.has("edge") && sharedFiles.length > 0) await edgeSuite();
 
 console.log("\n── summary " + "─".repeat(50));
 for (const r of report) {

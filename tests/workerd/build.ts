@@ -18,11 +18,17 @@ const files = readdirSync(testsDir)
   .filter((name) => name.endsWith(".test.ts") && name.includes(filter))
   .sort();
 
+// Test files register their tests as a side effect of being evaluated. package.json says
+// `"sideEffects": false` (true of the library), which lets the bundler drop a bare
+// `import "file"`; importing each file as a namespace and keeping it reachable forbids that.
 const entry = [
-  ...files.flatMap((name) => [
+  ...files.flatMap((name, i) => [
     `import "herald-file:${name}";`,
-    `import ${JSON.stringify(join(testsDir, name))};`,
+    `import * as file${i} from ${JSON.stringify(join(testsDir, name))};`,
   ]),
+  `(globalThis as Record<string, unknown>).__heraldTestFiles = [${
+    files.map((_, i) => `file${i}`).join(", ")
+  }];`,
   edge
     ? `import worker from ${JSON.stringify(join(here, "worker_entry.ts"))};\n` +
       `addEventListener("fetch", (event) => event.respondWith(worker.fetch(event.request)));`
