@@ -1,6 +1,7 @@
 import { SSEClientError } from "./client_errors.ts";
 import type { RetryPolicy } from "./retry_policy.ts";
 import type { ClientTimers } from "./timers.ts";
+import type { HeadersInitLike, RequestCredentialsLike } from "../web_types.ts";
 
 /** What a `headers` function learns about the attempt it is called for. */
 export interface AttemptInfo {
@@ -44,7 +45,9 @@ export interface ConnectOptions {
    * Request headers: an object, or a function called before every attempt (so a token can be
    * refreshed); it may be async. `Accept: text/event-stream` and `Last-Event-ID` are added.
    */
-  headers?: HeadersInit | ((info: AttemptInfo) => HeadersInit | Promise<HeadersInit>);
+  headers?:
+    | HeadersInitLike
+    | ((info: AttemptInfo) => HeadersInitLike | Promise<HeadersInitLike>);
   /** The HTTP method (default `GET`). */
   method?: string;
   /** A request body, sent again on every reconnection. */
@@ -67,7 +70,7 @@ export interface ConnectOptions {
    */
   onResponse?: (response: Response) => void | Promise<void>;
   /** The fetch `credentials` mode; left unset unless given (workerd rejects the field). */
-  credentials?: RequestCredentials;
+  credentials?: RequestCredentialsLike;
   /** The most bytes one line or event may take (default 1 MiB); see the parser. */
   maxEventBytes?: number;
   /** For tests: the clock behind delays and the idle watchdog. */
