@@ -309,9 +309,9 @@ describe("sseResponse close signal", () => {
     let writer!: { send(e: SSEEvent): Promise<void>; close(): void };
     const response = sseResponse((stream) => {
       writer = stream;
-    }, { maxQueuedEvents: 1 });
-    writer.send({ data: "fills the queue" });
-    const pending = writer.send({ data: "waits for room" });
+    }, { maxQueuedEvents: 2 });
+    writer.send({ data: "half fills the queue" });
+    const pending = writer.send({ data: "waits for the network" });
     await response.body!.cancel();
     await rejects(pending, (error) => {
       assert.ok(error instanceof SSECloseError);
@@ -378,22 +378,34 @@ describe("sseResponse timers", () => {
 });
 
 describe("sseResponse backpressure", () => {
-  it("makes an awaiting producer wait while the queue is full, then continue", async () => {
+  it("makes an awaiting producer wait once the queue is half full, then continue", async () => {
     const sent: number[] = [];
     const response = sseResponse(async (stream) => {
       for (let n = 1; n <= 10; n++) {
         await stream.send({ data: String(n) });
         sent.push(n);
       }
-    }, { maxQueuedEvents: 3 });
+    }, { maxQueuedEvents: 4 });
     const reader = response.body!.getReader();
     await chunk(reader);
     for (let i = 0; i < 5; i++) await tick();
-    assert.deepEqual(sent, [1, 2, 3], "the fourth send waits for room");
+    assert.deepEqual(sent, [1, 2], "the third send waits for the network");
     const got: string[] = [];
     for (let text = await chunk(reader); text !== ""; text = await chunk(reader)) got.push(text);
     assert.equal(sent.length, 10);
-    assert.equal(got.join("").split("\n\n").length - 1, 10, "every event delivered once");
+    assert.equal(got.join(""), [...Array(10)].map((_, i) => `data: ${i + 1}\n\n`).join(""));
+  });
+
+  it("lets a burst that is not awaited fill the other half of the queue", async () => {
+    const reasons: SSECloseReason[] = [];
+    const response = sseResponse(async (stream) => {
+      for (let burst = 0; burst < 5; burst++) {
+        for (let n = 0; n < 7; n++) stream.send({ data: `${burst}.${n}` });
+        await stream.send({ data: `${burst}.last` });
+      }
+    }, { maxQueuedEvents: 16, onClose: (r) => reasons.push(r) });
+    assert.equal((await events(response)).length, 40);
+    assert.deepEqual(reasons, ["producer-done"]);
   });
 
   it("reads a stream source only as the queue has room", async () => {
@@ -435,7 +447,7 @@ describe("sseResponse backpressure", () => {
     }, { queuePolicy: "drop-oldest", maxQueuedEvents: 5, maxQueuedBytes: 10_000 });
     const before = sseStats();
     for (let n = 1; n <= 50; n++) {
-      await writer.send({ id: String(n), data: "snapshot" });
+      writer.send({ id: String(n), data: "snapshot" }); // a snapshot producer does not wait
       assert.ok(sseStats().queuedEvents - before.queuedEvents <= 5);
     }
     writer.close();

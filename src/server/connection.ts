@@ -27,9 +27,9 @@ function handledRejection(error: unknown): Promise<void> {
   return promise;
 }
 
-interface Waiter {
-  text: string;
-  size: number;
+/** Sends accepted past the half-full mark wait on this until the network next drains the queue. */
+interface Drained {
+  promise: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -69,7 +69,7 @@ export class SSEConnection {
   #closeError: SSECloseError | undefined;
   #pullResolve: (() => void) | undefined;
   #flushScheduled = false;
-  #waiter: Waiter | undefined;
+  #drained: Drained | undefined;
   #tickTimer: Timer | undefined;
   #durationTimer: Timer | undefined;
   #lastWriteAt: number;
@@ -205,11 +205,15 @@ export class SSEConnection {
     this.#detach = [];
     const error = new SSECloseError(reason, cause === undefined ? undefined : { cause });
     this.#closeError = error;
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(error);
-    if (GRACEFUL.has(reason)) this.#endBody();
-    else this.#dropBody(reason, error);
+    const drained = this.#drained;
+    this.#drained = undefined;
+    if (GRACEFUL.has(reason)) {
+      this.#endBody();
+      drained?.resolve(); // what they sent was written out with the rest
+    } else {
+      this.#dropBody(reason, error);
+      drained?.reject(error);
+    }
     this.#abort.abort(error);
     const cancelSource = this.cancelSource;
     this.cancelSource = undefined;
@@ -231,31 +235,37 @@ export class SSEConnection {
     this.#detach.push(() => signal.removeEventListener("abort", onAbort));
   }
 
+  /**
+   * Accepts an encoded event into the queue. Past half of either bound the returned promise waits
+   * for the network's next drain, so a producer that awaits `send` slows to the client's pace
+   * (and a stream source is read only as the queue has room); the other half absorbs bursts.
+   * An event that does not fit at all triggers the policy: a producer that does not wait, and a
+   * client that does not keep up.
+   */
   #offer(text: string): Promise<void> {
     const queue = this.#queue;
     const size = utf8Length(text);
-    if (queue.length === 0 || queue.fits(size)) {
-      queue.push(text, size);
-      this.#scheduleFlush();
-      return RESOLVED;
-    }
-    if (this.#limits.queuePolicy === "drop-oldest") {
+    if (queue.length > 0 && !queue.fits(size)) {
+      if (this.#limits.queuePolicy === "close") {
+        this.close("slow-client");
+        return handledRejection(this.#closeError);
+      }
       while (!queue.fits(size) && queue.dropOldest());
-      queue.push(text, size);
-      this.#scheduleFlush();
-      return RESOLVED;
     }
-    // "close": one send may wait for room (backpressure for a producer that awaits); a second
-    // one means the producer is not waiting, and the client is not keeping up.
-    if (this.#waiter) {
-      this.close("slow-client");
-      return handledRejection(this.#closeError);
+    queue.push(text, size);
+    this.#scheduleFlush();
+    if (queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes) return RESOLVED;
+    if (!this.#drained) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(ignore);
+      this.#drained = { promise, resolve, reject };
     }
-    const promise = new Promise<void>((resolve, reject) => {
-      this.#waiter = { text, size, resolve, reject };
-    });
-    promise.catch(ignore);
-    return promise;
+    return this.#drained.promise;
   }
 
   #pull(): Promise<void> | void {
@@ -286,12 +296,9 @@ export class SSEConnection {
       return this.close("write-failed", error);
     }
     this.#lastWriteAt = this.#clock.now();
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = undefined;
-      this.#queue.push(waiter.text, waiter.size);
-      waiter.resolve();
-    }
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.resolve();
   }
 
   /** Graceful end: what is queued goes out, then the body closes. */
@@ -357,7 +364,7 @@ export class SSEConnection {
   #scheduleTick(): void {
     const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
     const now = this.#clock.now();
-    const waiting = this.#queue.length > 0 || this.#waiter !== undefined;
+    const waiting = this.#queue.length > 0;
     let due = this.#lastWriteAt + slowClientTimeoutMs;
     if (!waiting && keepAliveMs > 0) {
       due = Math.min(due, Math.max(this.#lastWriteAt, this.#keepAliveAt) + keepAliveMs);
@@ -374,7 +381,7 @@ export class SSEConnection {
     const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
     const now = this.#clock.now();
     const idleMs = now - this.#lastWriteAt;
-    const waiting = this.#queue.length > 0 || this.#waiter !== undefined;
+    const waiting = this.#queue.length > 0;
     if (waiting && idleMs >= slowClientTimeoutMs) return this.close("slow-client");
     if (
       !waiting && keepAliveMs > 0 &&

@@ -55,12 +55,14 @@ export type SSEEventOf<Events extends SSEEventMap> = string extends keyof Events
 export interface SSEWriter<Event = SSEEvent> {
   /**
    * Queues one event. Resolves once the event is accepted into this connection's bounded queue:
-   * at once while there is room; with `queuePolicy: "close"` and a full queue, when the network
-   * has taken what was queued (so `await send()` is backpressure). Rejects with
+   * at once while the queue is less than half full, else when the network next takes what is
+   * queued (so `await send()` is backpressure, and the other half of the queue absorbs bursts).
+   * An event that does not fit at all applies the queue policy (`"close"`: the stream closes as
+   * `slow-client`; `"drop-oldest"`: older events make room). Rejects with
    * {@link SSEEncodeError} if the event is invalid (nothing is written; the connection and the
-   * other events are unharmed), or with {@link SSECloseError} if the stream is closed. The
-   * returned promise never causes an unhandled rejection: a refused event also goes to the
-   * logger, so a `send` nobody awaits is not lost.
+   * other events are unharmed), or with {@link SSECloseError} if the stream is closed (or closes
+   * abruptly before the event is written). The returned promise never causes an unhandled
+   * rejection: a refused event also goes to the logger, so a `send` nobody awaits is not lost.
    */
   send(event: Event): Promise<void>;
   /** Queues a comment (ignored by clients; keeps proxies and idle timers awake). */
