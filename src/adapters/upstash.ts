@@ -170,6 +170,11 @@ export class UpstashBroker implements Broker {
     return { ...this.#feedConfig.stats };
   }
 
+  /** Live feeds open now: at most 1 when shared; one per listening request otherwise. */
+  get openFeeds(): number {
+    return this.#feeds.size;
+  }
+
   /** Closes every live feed (listeners get nothing more). */
   close(): void {
     for (const feed of this.#feeds) feed.close();
