@@ -17,6 +17,7 @@ const bin = (name) => join(repo, "node_modules", ".bin", name);
 // To add a benchmark: one line here. `file` is run by each runtime in `runtimes`.
 const entries = [
   { name: "protocol", file: "bench/protocol.bench.ts", runtimes: ["deno", "bun"] },
+  { name: "response", file: "bench/response.bench.ts", runtimes: ["deno", "bun"] },
 ];
 
 // How each runtime runs a bench file. Not `--v8-flags=--expose-gc` on Deno: a forced full GC

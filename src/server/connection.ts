@@ -1,6 +1,5 @@
 import { encodeComment, encodeEvent } from "../protocol/encode.ts";
 import type { SSEEvent } from "../protocol/types.ts";
-import { utf8Length } from "../protocol/utf8_length.ts";
 import { type SSEClock, systemClock } from "./clock.ts";
 import { SSECloseError, type SSECloseReason } from "./close_reason.ts";
 import type { ResolvedOptions, SSELogger, SSEResponseOptions } from "./options.ts";
@@ -69,6 +68,7 @@ export class SSEConnection {
   #closeError: SSECloseError | undefined;
   #pullResolve: (() => void) | undefined;
   #flushScheduled = false;
+  #flushSeen = 0;
   #drained: Drained | undefined;
   #tickTimer: Timer | undefined;
   #durationTimer: Timer | undefined;
@@ -244,7 +244,7 @@ export class SSEConnection {
    */
   #offer(text: string): Promise<void> {
     const queue = this.#queue;
-    const size = utf8Length(text);
+    const size = EventQueue.sizeOf(text);
     if (queue.length > 0 && !queue.fits(size)) {
       if (this.#limits.queuePolicy === "close") {
         this.close("slow-client");
@@ -269,24 +269,46 @@ export class SSEConnection {
   }
 
   #pull(): Promise<void> | void {
-    if (this.#queue.length > 0) return this.#write();
-    if (this.#closed) return;
-    return new Promise((resolve) => (this.#pullResolve = resolve));
+    if (this.#closed) {
+      if (this.#queue.length > 0) this.#write();
+      return;
+    }
+    // Even with events waiting, let the producer add what it is about to (see #scheduleFlush).
+    const promise = new Promise<void>((resolve) => (this.#pullResolve = resolve));
+    if (this.#queue.length > 0) this.#scheduleFlush();
+    return promise;
   }
 
-  /** Coalescing: every event sent in the same tick goes out in the one chunk of the next flush. */
+  /**
+   * Coalescing: the flush waits, one microtask hop at a time, while the queue is still growing,
+   * so a producer that sends in a loop (even one that awaits each `send`, which resolves at once)
+   * has its events written as one chunk once it pauses or the queue is half full.
+   */
   #scheduleFlush(): void {
     if (this.#flushScheduled || !this.#pullResolve) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
-      this.#flushScheduled = false;
-      const resolve = this.#pullResolve;
-      if (!resolve || this.#queue.length === 0) return;
-      this.#pullResolve = undefined;
-      this.#write();
-      resolve();
-    });
+    // -1: the first check always waits one more hop, for the continuation of an awaited send.
+    this.#flushSeen = -1;
+    queueMicrotask(this.#flushCheck);
   }
+
+  #flushCheck = (): void => {
+    const queue = this.#queue;
+    if (
+      queue.length !== this.#flushSeen && queue.length * 2 <= queue.maxEvents &&
+      queue.bytes * 2 <= queue.maxBytes
+    ) {
+      this.#flushSeen = queue.length;
+      queueMicrotask(this.#flushCheck);
+      return;
+    }
+    this.#flushScheduled = false;
+    const resolve = this.#pullResolve;
+    if (!resolve || queue.length === 0) return;
+    this.#pullResolve = undefined;
+    this.#write();
+    resolve();
+  };
 
   #write(): void {
     const text = this.#queue.drain();

@@ -1,6 +1,10 @@
 import { utf8Length } from "../protocol/utf8_length.ts";
 import { counters } from "./stats.ts";
 
+// A native scan: for ASCII text the UTF-8 length is the string's length.
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /**
  * What a connection does when a slow client lets its queue fill:
  * - `"close"`: end the stream with reason `slow-client`; the client reconnects and resumes by its
@@ -53,13 +57,13 @@ export class EventQueue {
     return this.length < this.maxEvents && this.#bytes + size <= this.maxBytes;
   }
 
-  /** Measures an encoded event. */
+  /** Measures an encoded event in UTF-8 bytes; ASCII (most events) is measured natively. */
   static sizeOf(text: string): number {
-    return utf8Length(text);
+    return NON_ASCII.test(text) ? utf8Length(text) : text.length;
   }
 
   /** Appends an encoded event of `size` bytes (the caller checked {@link fits}). */
-  push(text: string, size: number = utf8Length(text)): void {
+  push(text: string, size: number = EventQueue.sizeOf(text)): void {
     this.#items.push(text);
     this.#sizes.push(size);
     this.#bytes += size;
