@@ -639,6 +639,28 @@ function apiSuite(target: ServerRuntime): void {
       );
     });
 
+    it("keeps a quiet stream open past Bun's 10 s idle timeout", {
+      skip: target !== "bun",
+    }, async () => {
+      const server = await startReferenceServer(target, {
+        env: { ...MAIN_ENV, HERALD_KEEP_ALIVE_MS: "60000" },
+      });
+      try {
+        const topic = freshTopic();
+        const s = stream(
+          await subscribe(server, `topic=${topic}`, {
+            token: await mint({ topics: [topic] }),
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 12_000));
+        await published(server, topic, { data: "after 12 s of silence" });
+        assert.equal((await s.next()).data, "after 12 s of silence");
+        s.close();
+      } finally {
+        await server.stop();
+      }
+    });
+
     it("ends open streams cleanly on SIGTERM, so clients reconnect and resume", {
       skip: target === "workerd",
     }, async () => {
