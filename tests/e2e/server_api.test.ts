@@ -619,8 +619,8 @@ function apiSuite(target: ServerRuntime): void {
   describe(`reference server lifecycle on ${target}`, { timeout: 120_000 }, () => {
     it("refuses to run without secrets when dev mode is off, saying which to set", async () => {
       const env = { HERALD_DEV_MODE: "false" };
-      if (target === "workerd") {
-        // A Worker has no start-up to fail: every request gets the refusal.
+      if (target === "workerd" || target === "edge") {
+        // A Worker or an Edge Function has no start-up to fail: every request gets the refusal.
         const server = await startReferenceServer(target, { env });
         try {
           const response = await fetch(`${server.url}/healthz`);
@@ -662,7 +662,7 @@ function apiSuite(target: ServerRuntime): void {
     });
 
     it("ends open streams cleanly on SIGTERM, so clients reconnect and resume", {
-      skip: target === "workerd",
+      skip: target === "workerd" || target === "edge",
     }, async () => {
       const server = await startReferenceServer(target, { env: MAIN_ENV });
       try {
@@ -686,3 +686,4 @@ function apiSuite(target: ServerRuntime): void {
 
 if (runtime === "deno" || runtime === "bun") apiSuite(runtime);
 if (runtime === "deno") apiSuite("workerd");
+if (runtime === "deno") apiSuite("edge");

@@ -1,7 +1,7 @@
 // Starts the reference server (examples/server) as a real process, the way a person runs it:
 // `deno run examples/server/deno.ts`, `bun examples/server/bun.ts`, or the bundled worker under the
 // pinned workerd. Used by tests/e2e/server*.test.ts (Deno and Bun hosts).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleForWorkerd, freePort, startWorkerd, waitForPort } from "./workerd_process.mjs";
@@ -9,8 +9,9 @@ import { bundleForWorkerd, freePort, startWorkerd, waitForPort } from "./workerd
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repo, "node_modules", ".bin", name);
 
-/** Which build of the reference server to start. */
-export type ServerRuntime = "deno" | "bun" | "workerd";
+/** Which build of the reference server to start; `edge` is the Vercel Edge entry under the
+ * `edge-runtime` package (run by Node). */
+export type ServerRuntime = "deno" | "bun" | "workerd" | "edge";
 
 /** A running reference server. */
 export interface ReferenceServer {
@@ -37,6 +38,26 @@ export interface StartOptions {
 }
 
 let bundled: string | undefined;
+let bundledEdge: string | undefined;
+
+/** The Vercel Edge entry as an IIFE script for edge-runtime, built once per test process. */
+function edgeBundle(): string {
+  if (bundledEdge) return bundledEdge;
+  const out = join(repo, "tests", ".out", `reference-server-${process.pid}`, "edge.js");
+  const result = spawnSync(bin("bun"), [
+    "build",
+    join(repo, "tests", "e2e", "workers", "server_edge.ts"),
+    "--target=browser",
+    "--format=iife",
+    "--outfile",
+    out,
+  ], { encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new Error(`bundling the edge entry failed:\n${result.stdout}\n${result.stderr}`);
+  }
+  bundledEdge = out;
+  return out;
+}
 
 /** The worker bundle, built once per test process under tests/.out/. */
 function workerBundle(): string {
@@ -93,10 +114,14 @@ export async function startReferenceServer(
   const env = { HOST: "127.0.0.1", PORT: String(port), ...options.env };
   const command = runtime === "deno"
     ? [bin("deno"), ["run", "--allow-net", "--allow-env", "examples/server/deno.ts"]] as const
-    : [bin("bun"), ["examples/server/bun.ts"]] as const;
+    : runtime === "bun"
+    ? [bin("bun"), ["examples/server/bun.ts"]] as const
+    : ["node", ["tests/support/edge_host.mjs", edgeBundle(), String(port)]] as const;
   const child = spawn(command[0], [...command[1]], {
     cwd: repo,
-    env: { ...process.env, ...env },
+    env: runtime === "edge"
+      ? { ...process.env, HERALD_EDGE_ENV: JSON.stringify(options.env ?? {}) }
+      : { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -1,0 +1,56 @@
+// The reference server as a Vercel Edge Function. Deploy: copy this file to `api/[[...route]].ts`
+// of a Vercel project (fix the relative imports), set the secrets, `HERALD_MAX_DURATION_MS` (e.g.
+// 280000, under the plan's maximum duration) and the Upstash pair in the project settings. Tested
+// locally under the `edge-runtime` package (tests/e2e/server_api.test.ts, target "edge").
+import type { Hono } from "hono";
+import { type AppBindings, createApp } from "./app.ts";
+import { type Env, loadConfig } from "./config.ts";
+import { ServerError } from "./errors.ts";
+import { hubFor } from "./hub_for.ts";
+
+/** Tells Vercel to run this function on the Edge runtime. */
+export const config = { runtime: "edge" };
+
+/** What Vercel hands an Edge Function besides the request. */
+export interface EdgeContext {
+  waitUntil(work: Promise<unknown>): void;
+}
+
+let app: Hono<{ Bindings: AppBindings }> | undefined;
+let configError: ServerError | undefined;
+
+function build(): void {
+  const env = (globalThis as { process?: { env?: Env } }).process?.env ?? {};
+  try {
+    // No HOST on Vercel: dev mode (with its well-known secrets) only when asked for by name.
+    const settings = loadConfig({ HERALD_DEV_MODE: "false", ...env });
+    app = createApp({ ...hubFor(settings), config: settings });
+  } catch (error) {
+    if (!(error instanceof ServerError)) throw error;
+    console.error(`herald: ${error.message}`);
+    configError = error;
+  }
+}
+
+/**
+ * The Edge Function: every route of the reference server. The client address is the first
+ * `X-Forwarded-For` entry, which Vercel's edge network sets.
+ *
+ * @example
+ * ```ts ignore
+ * // api/[[...route]].ts
+ * export { config, default } from "../examples/server/vercel_edge.ts";
+ * ```
+ */
+export default function handler(
+  request: Request,
+  context?: EdgeContext,
+): Response | Promise<Response> {
+  if (!app && !configError) build();
+  if (configError) return configError.toResponse();
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return app!.fetch(request, {
+    address: forwarded || undefined,
+    waitUntil: context ? (work) => context.waitUntil(work) : undefined,
+  });
+}
