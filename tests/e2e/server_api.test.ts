@@ -639,6 +639,33 @@ function apiSuite(target: ServerRuntime): void {
       );
     });
 
+    it("ends streams cleanly at HERALD_MAX_DURATION_MS, and the client resumes where it was", async () => {
+      const server = await startReferenceServer(target, {
+        env: { ...MAIN_ENV, HERALD_MAX_DURATION_MS: "1500" },
+      });
+      try {
+        const topic = freshTopic();
+        const token = await mint({ topics: [topic] });
+        const s = stream(await subscribe(server, `topic=${topic}`, { token }));
+        await published(server, topic, { data: "one" });
+        const one = await s.next();
+        const started = Date.now();
+        await assert.rejects(s.next(10_000), /the stream ended/, "ended by the server, cleanly");
+        assert.ok(Date.now() - started < 9_000);
+        await published(server, topic, { data: "two" });
+        const again = stream(
+          await subscribe(server, `topic=${topic}`, {
+            token,
+            headers: { "last-event-id": one.lastEventId },
+          }),
+        );
+        assert.equal((await again.next()).data, "two");
+        again.close();
+      } finally {
+        await server.stop();
+      }
+    });
+
     it("keeps a quiet stream open past Bun's 10 s idle timeout", {
       skip: target !== "bun",
     }, async () => {
