@@ -4,10 +4,12 @@ import { type SSEClock, systemClock } from "./clock.ts";
 import { SSECloseError, type SSECloseReason } from "./close_reason.ts";
 import type { ResolvedOptions, SSELogger, SSEResponseOptions } from "./options.ts";
 import { EventQueue } from "./queue.ts";
-import { disconnectSignal } from "./runtime_deno.ts";
+import { disconnectSignal } from "./request_signal.ts";
 import { counters } from "./stats.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+// One encoder for every connection: it holds no state between calls.
+const ENCODER = new TextEncoder();
 const KEEP_ALIVE = encodeComment();
 const ignore = () => {};
 
@@ -33,10 +35,6 @@ interface Drained {
   reject(error: unknown): void;
 }
 
-interface Timer {
-  clear(): void;
-}
-
 /**
  * One client's event stream: a bounded queue of encoded events, a pull-based body that takes the
  * whole queue per pull (one chunk per burst), the timers it owns (keep-alive and slow-client
@@ -60,8 +58,9 @@ export class SSEConnection {
   readonly #clock: SSEClock;
   readonly #logger: SSELogger;
   readonly #queue: EventQueue;
-  readonly #encoder = new TextEncoder();
-  readonly #abort = new AbortController();
+  // Created when first asked for: many sources (streams, iterables) never look at it, and an
+  // AbortController is a good part of an idle connection's memory.
+  #abort: AbortController | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #closed = false;
   #reason: SSECloseReason | undefined;
@@ -70,11 +69,13 @@ export class SSEConnection {
   #flushScheduled = false;
   #flushSeen = 0;
   #drained: Drained | undefined;
-  #tickTimer: Timer | undefined;
-  #durationTimer: Timer | undefined;
+  // Timer handles: `undefined` when not running. Plain handles, no wrapper objects: an idle
+  // connection's memory is mostly what it holds between events.
+  #tickTimer: unknown;
+  #durationTimer: unknown;
   #lastWriteAt: number;
   #keepAliveAt = 0;
-  #detach: (() => void)[] = [];
+  #detach: (() => void)[] | undefined;
   #closedPromise: Promise<SSECloseReason> | undefined;
   #resolveClosed: ((reason: SSECloseReason) => void) | undefined;
   /** Set by the source driver: stops the producer (cancels a stream, returns an iterator). */
@@ -94,16 +95,11 @@ export class SSEConnection {
     const retry = options.retryMs === undefined
       ? ""
       : encodeEvent({ retry: options.retryMs }).slice(0, -1);
-    const firstBytes = this.#encoder.encode(retry + encodeComment(options.openComment ?? ""));
+    const firstBytes = ENCODER.encode(retry + encodeComment(options.openComment ?? ""));
     // highWaterMark 0: nothing is pulled ahead of the network, so backpressure reaches the queue.
-    this.body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#controller = controller;
-        controller.enqueue(firstBytes);
-      },
-      pull: () => this.#pull(),
-      cancel: (cause) => this.close("client-disconnected", cause),
-    }, { highWaterMark: 0 });
+    this.body = new ReadableStream<Uint8Array>(new BodySource(this, firstBytes), {
+      highWaterMark: 0,
+    });
 
     this.#listen(disconnectSignal(options.request), "client-disconnected");
     this.#listen(options.signal, "aborted");
@@ -111,8 +107,13 @@ export class SSEConnection {
     this.#scheduleTick();
     if (limits.maxDurationMs !== undefined) {
       const jitter = limits.maxDurationJitter * this.#clock.random();
-      this.#durationTimer = this.#startTimer(
-        () => this.close("max-duration"),
+      counters.timers++;
+      this.#durationTimer = this.#clock.setTimeout(
+        () => {
+          this.#durationTimer = undefined;
+          counters.timers--;
+          this.close("max-duration");
+        },
         Math.max(1, Math.round(limits.maxDurationMs * (1 - jitter))),
       );
     }
@@ -130,7 +131,22 @@ export class SSEConnection {
 
   /** Aborts (once) when the stream closes; its reason is an {@link SSECloseError}. */
   get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#closed) this.#abort.abort(this.#closeError);
+    }
     return this.#abort.signal;
+  }
+
+  /** The body's start(): keeps the controller, sends the first bytes. */
+  startBody(controller: ReadableStreamDefaultController<Uint8Array>, first: Uint8Array): void {
+    this.#controller = controller;
+    controller.enqueue(first);
+  }
+
+  /** The body's pull(): the network wants bytes. */
+  pullBody(): Promise<void> | void {
+    return this.#pull();
   }
 
   /** Resolves with the close reason. */
@@ -198,11 +214,14 @@ export class SSEConnection {
     this.#reason = reason;
     counters.open--;
     counters.closedByReason[reason] = (counters.closedByReason[reason] ?? 0) + 1;
-    this.#tickTimer?.clear();
-    this.#durationTimer?.clear();
+    for (const handle of [this.#tickTimer, this.#durationTimer]) {
+      if (handle === undefined) continue;
+      this.#clock.clearTimeout(handle);
+      counters.timers--;
+    }
     this.#tickTimer = this.#durationTimer = undefined;
-    for (const detach of this.#detach) detach();
-    this.#detach = [];
+    if (this.#detach) { for (const detach of this.#detach) detach(); }
+    this.#detach = undefined;
     const error = new SSECloseError(reason, cause === undefined ? undefined : { cause });
     this.#closeError = error;
     const drained = this.#drained;
@@ -214,7 +233,7 @@ export class SSEConnection {
       this.#dropBody(reason, error);
       drained?.reject(error);
     }
-    this.#abort.abort(error);
+    this.#abort?.abort(error);
     const cancelSource = this.cancelSource;
     this.cancelSource = undefined;
     cancelSource?.(error);
@@ -232,7 +251,7 @@ export class SSEConnection {
     if (signal.aborted) return this.close(reason, signal.reason);
     const onAbort = () => this.close(reason, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    this.#detach.push(() => signal.removeEventListener("abort", onAbort));
+    (this.#detach ??= []).push(() => signal.removeEventListener("abort", onAbort));
   }
 
   /**
@@ -313,7 +332,7 @@ export class SSEConnection {
   #write(): void {
     const text = this.#queue.drain();
     try {
-      this.#controller.enqueue(this.#encoder.encode(text));
+      this.#controller.enqueue(ENCODER.encode(text));
     } catch (error) {
       return this.close("write-failed", error);
     }
@@ -329,7 +348,7 @@ export class SSEConnection {
     this.#pullResolve = undefined;
     try {
       if (this.#queue.length > 0) {
-        this.#controller.enqueue(this.#encoder.encode(this.#queue.drain()));
+        this.#controller.enqueue(ENCODER.encode(this.#queue.drain()));
       }
       this.#controller.close();
     } catch (error) {
@@ -358,26 +377,6 @@ export class SSEConnection {
     resolve?.();
   }
 
-  #startTimer(fn: () => void, ms: number): Timer {
-    const clock = this.#clock;
-    let live = true;
-    counters.timers++;
-    const handle = clock.setTimeout(() => {
-      if (!live) return;
-      live = false;
-      counters.timers--;
-      fn();
-    }, ms);
-    return {
-      clear() {
-        if (!live) return;
-        live = false;
-        counters.timers--;
-        clock.clearTimeout(handle);
-      },
-    };
-  }
-
   /**
    * One timer per connection does both periodic jobs: a keep-alive comment when nothing was
    * written for `keepAliveMs`, and closing a client that took nothing for `slowClientTimeoutMs`
@@ -394,11 +393,17 @@ export class SSEConnection {
       // Check again soon enough that a keep-alive follows once the queue drains.
       due = Math.min(due, now + keepAliveMs);
     }
-    this.#tickTimer = this.#startTimer(() => this.#tick(), Math.max(1, due - now));
+    counters.timers++;
+    this.#tickTimer = this.#clock.setTimeout(this.#onTick, Math.max(1, due - now));
   }
 
-  #tick(): void {
+  #onTick = (): void => {
     this.#tickTimer = undefined;
+    counters.timers--;
+    this.#tick();
+  };
+
+  #tick(): void {
     if (this.#closed) return;
     const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
     const now = this.#clock.now();
@@ -414,5 +419,19 @@ export class SSEConnection {
       this.#scheduleFlush();
     }
     this.#scheduleTick();
+  }
+}
+
+/** The body's underlying source: one small object instead of three closures per connection. */
+class BodySource implements UnderlyingDefaultSource<Uint8Array> {
+  constructor(readonly connection: SSEConnection, readonly first: Uint8Array) {}
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.connection.startBody(controller, this.first);
+  }
+  pull(): Promise<void> | void {
+    return this.connection.pullBody();
+  }
+  cancel(cause: unknown): void {
+    this.connection.close("client-disconnected", cause);
   }
 }

@@ -45,7 +45,7 @@ export interface SSELogger {
  */
 export interface SSEResponseOptions {
   /** The request being answered: its `signal` closes the stream (`client-disconnected`; on Deno
-   * the body's cancel() does that instead, see runtime_deno.ts), its `Last-Event-ID` header is
+   * and Bun the body's cancel() does that instead, see request_signal.ts), its `Last-Event-ID` header is
    * handed to a function source as `stream.lastEventId`. */
   request?: Request;
   /** Closes the stream with reason `aborted` when it aborts (e.g. a server shutting down). */
@@ -127,6 +127,29 @@ export function resolveOptions(
   options: SSEResponseOptions,
   defaultKeepAliveMs: number,
 ): ResolvedOptions {
+  // The common case, no limit given: one shared object instead of one per connection.
+  if (
+    options.keepAliveMs === undefined && options.maxDurationMs === undefined &&
+    options.maxDurationJitter === undefined && options.maxQueuedEvents === undefined &&
+    options.maxQueuedBytes === undefined && options.queuePolicy === undefined &&
+    options.slowClientTimeoutMs === undefined
+  ) {
+    return defaultsFor(defaultKeepAliveMs);
+  }
+  return resolveGiven(options, defaultKeepAliveMs);
+}
+
+const sharedDefaults = new Map<number, ResolvedOptions>();
+function defaultsFor(keepAliveMs: number): ResolvedOptions {
+  let defaults = sharedDefaults.get(keepAliveMs);
+  if (!defaults) {
+    defaults = Object.freeze(resolveGiven({}, keepAliveMs));
+    sharedDefaults.set(keepAliveMs, defaults);
+  }
+  return defaults;
+}
+
+function resolveGiven(options: SSEResponseOptions, defaultKeepAliveMs: number): ResolvedOptions {
   const jitter = options.maxDurationJitter ?? DEFAULT_MAX_DURATION_JITTER;
   if (!(jitter >= 0 && jitter < 1)) {
     throw new RangeError(`maxDurationJitter must be in [0, 1), got ${jitter}.`);

@@ -35,8 +35,8 @@ export type SSEQueuePolicy = "close" | "drop-oldest";
  * ```
  */
 export class EventQueue {
-  #items: string[] = [];
-  #sizes: number[] = [];
+  // Made on first push: an idle connection's queue is empty, and small matters at 10k of them.
+  #items: string[] | undefined;
   #head = 0; // items before this index were dropped (drop-oldest) and are garbage
   #bytes = 0;
 
@@ -44,7 +44,7 @@ export class EventQueue {
 
   /** Queued events. */
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#items === undefined ? 0 : this.#items.length - this.#head;
   }
 
   /** UTF-8 bytes of the queued events. */
@@ -64,8 +64,7 @@ export class EventQueue {
 
   /** Appends an encoded event of `size` bytes (the caller checked {@link fits}). */
   push(text: string, size: number = EventQueue.sizeOf(text)): void {
-    this.#items.push(text);
-    this.#sizes.push(size);
+    (this.#items ??= []).push(text);
     this.#bytes += size;
     counters.queuedEvents++;
     counters.queuedBytes += size;
@@ -74,16 +73,17 @@ export class EventQueue {
   /** Drops the oldest event; returns whether there was one. */
   dropOldest(): boolean {
     if (this.length === 0) return false;
-    const size = this.#sizes[this.#head];
-    this.#items[this.#head] = "";
+    const items = this.#items!;
+    // Measured again rather than stored: dropping is the rare path, pushing the hot one.
+    const size = EventQueue.sizeOf(items[this.#head]);
+    items[this.#head] = "";
     this.#head++;
     this.#bytes -= size;
     counters.queuedEvents--;
     counters.queuedBytes -= size;
     // Compact now and then so dropped slots don't pile up under a steady stream of drops.
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#sizes = this.#sizes.slice(this.#head);
+    if (this.#head > 1024 && this.#head * 2 > items.length) {
+      this.#items = items.slice(this.#head);
       this.#head = 0;
     }
     return true;
@@ -93,9 +93,10 @@ export class EventQueue {
   drain(): string {
     const count = this.length;
     if (count === 0) return "";
+    const items = this.#items!;
     const text = count === 1
-      ? this.#items[this.#head]
-      : (this.#head === 0 ? this.#items.join("") : this.#items.slice(this.#head).join(""));
+      ? items[this.#head]
+      : (this.#head === 0 ? items.join("") : items.slice(this.#head).join(""));
     this.clear();
     return text;
   }
@@ -104,8 +105,7 @@ export class EventQueue {
   clear(): void {
     counters.queuedEvents -= this.length;
     counters.queuedBytes -= this.#bytes;
-    this.#items = [];
-    this.#sizes = [];
+    this.#items = undefined;
     this.#head = 0;
     this.#bytes = 0;
   }

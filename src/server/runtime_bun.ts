@@ -2,6 +2,9 @@
 // seconds (default 10), and an SSE stream with nothing to say is idle. Two remedies, both here:
 // turn the timeout off for the SSE request (`server.timeout(request, 0)`, see `bunSSE`), and, as
 // a fallback when the server is not at hand, keep-alive comments more often than every 10 s.
+// And: Bun.serve fires the body's cancel() the moment a client disconnects, so the response does
+// not read `request.signal` on Bun (Bun creates that AbortSignal lazily, on first access: about
+// 1 KB per idle connection saved; see request_signal.ts).
 import type { SSEResponseOptions } from "./options.ts";
 import { sseResponse } from "./response.ts";
 import type { SSEEventMap, SSEEventOf, SSESource } from "./writer.ts";

@@ -6,19 +6,3 @@
 
 /** Whether this code runs on Deno. */
 export const onDeno: boolean = typeof (globalThis as { Deno?: unknown }).Deno === "object";
-
-/**
- * The signal that tells `sseResponse` the client left, or `undefined` where the body's `cancel()`
- * already says so and reading the signal has a cost (Deno).
- *
- * @example
- * ```ts
- * import { disconnectSignal } from "./runtime_deno.ts";
- * const signal = disconnectSignal(new Request("http://localhost/"));
- * console.log(signal === undefined); // true on Deno
- * ```
- */
-export function disconnectSignal(request: Request | undefined): AbortSignal | undefined {
-  if (!request || onDeno) return undefined;
-  return request.signal;
-}

@@ -1,5 +1,5 @@
 import type { SSEEvent } from "../protocol/types.ts";
-import type { SSECloseError } from "./close_reason.ts";
+import type { SSECloseError, SSECloseReason } from "./close_reason.ts";
 import type { SSEConnection } from "./connection.ts";
 import { counters } from "./stats.ts";
 import type { SSESource, SSEWriter } from "./writer.ts";
@@ -42,20 +42,28 @@ export function startSource<Event extends SSEEvent>(
   );
 }
 
-function writerFor<Event extends SSEEvent>(
-  connection: SSEConnection,
-  lastEventId: string | undefined,
-): SSEWriter<Event> {
-  return {
-    send: (event) => connection.send(event),
-    comment: (text) => connection.comment(text),
-    close: () => connection.close("producer-done"),
-    signal: connection.signal,
-    get closed() {
-      return connection.closedPromise;
-    },
-    lastEventId,
-  };
+/** The writer a function source gets: methods on a prototype, the signal made only if asked. */
+class ConnectionWriter<Event extends SSEEvent> implements SSEWriter<Event> {
+  #send: ((event: Event) => Promise<void>) | undefined;
+  #comment: ((text?: string) => Promise<void>) | undefined;
+  #close: (() => void) | undefined;
+  constructor(readonly connection: SSEConnection, readonly lastEventId: string | undefined) {}
+  // Functions made on first use and kept, so `const { send } = stream` works like `stream.send`.
+  get send(): (event: Event) => Promise<void> {
+    return this.#send ??= (event) => this.connection.send(event);
+  }
+  get comment(): (text?: string) => Promise<void> {
+    return this.#comment ??= (text) => this.connection.comment(text);
+  }
+  get close(): () => void {
+    return this.#close ??= () => this.connection.close("producer-done");
+  }
+  get signal(): AbortSignal {
+    return this.connection.signal;
+  }
+  get closed(): Promise<SSECloseReason> {
+    return this.connection.closedPromise;
+  }
 }
 
 function runFunction<Event extends SSEEvent>(
@@ -65,7 +73,7 @@ function runFunction<Event extends SSEEvent>(
 ): void {
   let result: void | Promise<void>;
   try {
-    result = produce(writerFor<Event>(connection, lastEventId));
+    result = produce(new ConnectionWriter<Event>(connection, lastEventId));
   } catch (error) {
     return connection.fail(error);
   }
