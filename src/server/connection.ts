@@ -10,6 +10,8 @@ import { counters } from "./stats.ts";
 const RESOLVED: Promise<void> = Promise.resolve();
 // One encoder for every connection: it holds no state between calls.
 const ENCODER = new TextEncoder();
+const DEFAULT_FIRST = encodeComment();
+const DEFAULT_FIRST_BYTES = ENCODER.encode(DEFAULT_FIRST);
 const KEEP_ALIVE = encodeComment();
 const ignore = () => {};
 
@@ -95,7 +97,9 @@ export class SSEConnection {
     const retry = options.retryMs === undefined
       ? ""
       : encodeEvent({ retry: options.retryMs }).slice(0, -1);
-    const firstBytes = ENCODER.encode(retry + encodeComment(options.openComment ?? ""));
+    const first = retry + encodeComment(options.openComment ?? "");
+    // The usual first bytes are one shared array: chunks are only read, never transferred.
+    const firstBytes = first === DEFAULT_FIRST ? DEFAULT_FIRST_BYTES : ENCODER.encode(first);
     // highWaterMark 0: nothing is pulled ahead of the network, so backpressure reaches the queue.
     this.body = new ReadableStream<Uint8Array>(new BodySource(this, firstBytes), {
       highWaterMark: 0,
@@ -308,17 +312,20 @@ export class SSEConnection {
     this.#flushScheduled = true;
     // -1: the first check always waits one more hop, for the continuation of an awaited send.
     this.#flushSeen = -1;
-    queueMicrotask(this.#flushCheck);
+    queueMicrotask(this.#flushCheck ??= () => this.#checkFlush());
   }
 
-  #flushCheck = (): void => {
+  /** Made on the first flush: an idle connection never needs it. */
+  #flushCheck: (() => void) | undefined;
+
+  #checkFlush(): void {
     const queue = this.#queue;
     if (
       queue.length !== this.#flushSeen && queue.length * 2 <= queue.maxEvents &&
       queue.bytes * 2 <= queue.maxBytes
     ) {
       this.#flushSeen = queue.length;
-      queueMicrotask(this.#flushCheck);
+      queueMicrotask(this.#flushCheck!);
       return;
     }
     this.#flushScheduled = false;
@@ -327,7 +334,7 @@ export class SSEConnection {
     this.#pullResolve = undefined;
     this.#write();
     resolve();
-  };
+  }
 
   #write(): void {
     const text = this.#queue.drain();

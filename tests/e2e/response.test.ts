@@ -143,7 +143,8 @@ describe(`sseResponse on ${host}`, () => {
       await Promise.all(Array.from({ length: concurrency }, async () => {
         while (started < cycles) {
           started++;
-          const { reader } = await open(server.url);
+          const { reader, first } = await open(server.url);
+          assert.ok(first.startsWith(":\n\n"), JSON.stringify(first));
           await reader.read(); // one event
           await reader.cancel();
         }
@@ -375,7 +376,10 @@ describe("sseResponse on workerd", { skip: runtime !== "deno" }, () => {
         await Promise.all(Array.from({ length: concurrency }, async () => {
           while (started < cycles) {
             started++;
-            const { reader } = await open(`${worker!.url}/stream?keepAliveMs=200&intervalMs=50`);
+            const { reader, first } = await open(
+              `${worker!.url}/stream?keepAliveMs=200&intervalMs=50`,
+            );
+            assert.ok(first.startsWith(":\n\n"), JSON.stringify(first));
             await reader.read();
             await reader.cancel();
           }
