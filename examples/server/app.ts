@@ -26,7 +26,7 @@ import { ServerError } from "./errors.ts";
 import { signToken, verifyToken } from "./jwt.ts";
 import { ConnectionLimiter, RateLimiter } from "./limits.ts";
 import { Metrics, streamGauges } from "./metrics.ts";
-import { PAGE_HTML } from "./page.ts";
+import { PAGE_HTML, pageContentSecurityPolicy } from "./page.ts";
 import { readPublishBody } from "./publish_body.ts";
 import { topicAllowed } from "./topic_patterns.ts";
 
@@ -139,9 +139,10 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     );
   };
 
-  app.get("/", (c) =>
+  app.get("/", async (c) =>
     c.html(PAGE_HTML, 200, {
       "cache-control": "no-cache",
+      "content-security-policy": await pageContentSecurityPolicy(),
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
     }));
@@ -230,23 +231,34 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       }
       throw brokerFailure(error, "subscribe");
     }
+    // Counted before: a stream can close (and count as closed) before sseResponse returns.
     metrics.connectionOpened();
+    let response: Response;
+    try {
+      response = sseResponse(meterDeliveries(stream, metrics, { lastEventId, now }), {
+        request,
+        ...(options.signal ? { signal: options.signal } : {}),
+        keepAliveMs: config.keepAliveMs,
+        retryMs: config.retryMs,
+        ...(config.maxDurationMs > 0 ? { maxDurationMs: config.maxDurationMs } : {}),
+        onClose(reason: SSECloseReason) {
+          release();
+          metrics.connectionClosed(reason);
+        },
+        onError(error: unknown) {
+          if (error instanceof BrokerError) metrics.brokerError();
+          logger.error("herald: a subscription failed", error);
+        },
+      });
+    } catch (error) {
+      // No response, so no close signal will come: give the slot and the subscription back here.
+      release();
+      metrics.connectionClosed("producer-error");
+      await stream.cancel(error).catch(() => {/* the subscription is gone either way */});
+      throw error;
+    }
     c.env?.holdOpen?.();
-    return sseResponse(meterDeliveries(stream, metrics, { lastEventId, now }), {
-      request,
-      ...(options.signal ? { signal: options.signal } : {}),
-      keepAliveMs: config.keepAliveMs,
-      retryMs: config.retryMs,
-      ...(config.maxDurationMs > 0 ? { maxDurationMs: config.maxDurationMs } : {}),
-      onClose(reason: SSECloseReason) {
-        release();
-        metrics.connectionClosed(reason);
-      },
-      onError(error: unknown) {
-        if (error instanceof BrokerError) metrics.brokerError();
-        logger.error("herald: a subscription failed", error);
-      },
-    });
+    return response;
   });
 
   app.post("/v1/topics/:topic", async (c) => {

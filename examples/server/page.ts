@@ -20,6 +20,7 @@ export const PAGE_HTML = /* html */ `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Herald</title>
+<link rel="icon" href="data:,">
 <style>
   :root { font-family: system-ui, sans-serif; color: #1b1f24; background: #f6f7f9; }
   body { max-width: 980px; margin: 0 auto; padding: 16px; }
@@ -324,3 +325,43 @@ EventSource: every event carries an id, and a reconnect resumes after the last o
 </body>
 </html>
 `;
+
+let policy: Promise<string> | undefined;
+
+async function sha256Source(text: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+  let binary = "";
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return `'sha256-${btoa(binary)}'`;
+}
+
+/**
+ * The page's Content-Security-Policy: only its own inline script and style (by hash), requests
+ * to its own origin, no framing. Event data is written with `textContent`, and the policy stops
+ * anything injected from running even so.
+ *
+ * @example
+ * ```ts
+ * import { pageContentSecurityPolicy } from "./page.ts";
+ * console.log((await pageContentSecurityPolicy()).includes("script-src 'sha256-")); // true
+ * ```
+ */
+export function pageContentSecurityPolicy(): Promise<string> {
+  policy ??= (async () => {
+    const script = /<script>([\s\S]*?)<\/script>/.exec(PAGE_HTML)![1];
+    const style = /<style>([\s\S]*?)<\/style>/.exec(PAGE_HTML)![1];
+    return [
+      "default-src 'none'",
+      `script-src ${await sha256Source(script)}`,
+      `style-src ${await sha256Source(style)}`,
+      "connect-src 'self'",
+      "img-src 'self' data:",
+      "base-uri 'none'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+    ].join("; ");
+  })();
+  return policy;
+}

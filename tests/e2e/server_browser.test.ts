@@ -109,6 +109,11 @@ describe(
 
     it("receives events with their ids and publishes from the form", async () => {
       const page = await chromium.newPage();
+      const complaints: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error") complaints.push(message.text());
+      });
+      page.on("pageerror", (error) => complaints.push(String(error)));
       try {
         await page.goto(`${server!.url}/?topics=room.a,room.b`);
         await waitForState(page, "#state", "open");
@@ -134,6 +139,7 @@ describe(
         await page.waitForSelector("#publish-result:has-text('published')", { timeout: WAIT_MS });
         assert.equal(await page.locator("#log tr").count(), 3, "the table shows every event");
         await page.screenshot({ path: join(screenshots, `server-page-events-${runtime}.png`) });
+        assert.deepEqual(complaints, [], "no script error and no Content-Security-Policy refusal");
       } finally {
         await page.close();
       }
