@@ -6,6 +6,7 @@ import type { ResolvedOptions, SSELogger, SSEResponseOptions } from "./options.t
 import { EventQueue } from "./queue.ts";
 import { disconnectSignal } from "./request_signal.ts";
 import { counters } from "./stats.ts";
+import { sharedTickerFor, type Ticker } from "./ticker.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 // One encoder for every connection: it holds no state between calls.
@@ -71,10 +72,12 @@ export class SSEConnection {
   #flushScheduled = false;
   #flushSeen = 0;
   #drained: Drained | undefined;
-  // Timer handles: `undefined` when not running. Plain handles, no wrapper objects: an idle
-  // connection's memory is mostly what it holds between events.
-  #tickTimer: unknown;
-  #durationTimer: unknown;
+  // Timers: on Deno and Bun a shared ticker wakes the connection (see ticker.ts); elsewhere the
+  // connection owns one timer, re-armed for its next due time. Either way: keep-alive,
+  // slow-client check and max duration, all cleared on close.
+  #ticker: Ticker | undefined;
+  #timer: unknown;
+  #durationAt = Infinity;
   #lastWriteAt: number;
   #keepAliveAt = 0;
   #detach: (() => void)[] | undefined;
@@ -108,19 +111,19 @@ export class SSEConnection {
     this.#listen(disconnectSignal(options.request), "client-disconnected");
     this.#listen(options.signal, "aborted");
     if (this.#closed) return;
-    this.#scheduleTick();
     if (limits.maxDurationMs !== undefined) {
       const jitter = limits.maxDurationJitter * this.#clock.random();
-      counters.timers++;
-      this.#durationTimer = this.#clock.setTimeout(
-        () => {
-          this.#durationTimer = undefined;
-          counters.timers--;
-          this.close("max-duration");
-        },
-        Math.max(1, Math.round(limits.maxDurationMs * (1 - jitter))),
-      );
+      this.#durationAt = this.#lastWriteAt +
+        Math.max(1, Math.round(limits.maxDurationMs * (1 - jitter)));
     }
+    this.#ticker = sharedTickerFor(
+      this.#clock,
+      limits.keepAliveMs,
+      limits.slowClientTimeoutMs,
+      limits.maxDurationMs,
+    );
+    if (this.#ticker) this.#ticker.add(this);
+    else this.#arm();
   }
 
   /** Whether the close signal has fired. */
@@ -218,12 +221,13 @@ export class SSEConnection {
     this.#reason = reason;
     counters.open--;
     counters.closedByReason[reason] = (counters.closedByReason[reason] ?? 0) + 1;
-    for (const handle of [this.#tickTimer, this.#durationTimer]) {
-      if (handle === undefined) continue;
-      this.#clock.clearTimeout(handle);
+    this.#ticker?.delete(this);
+    this.#ticker = undefined;
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
       counters.timers--;
     }
-    this.#tickTimer = this.#durationTimer = undefined;
     if (this.#detach) { for (const detach of this.#detach) detach(); }
     this.#detach = undefined;
     const error = new SSECloseError(reason, cause === undefined ? undefined : { cause });
@@ -385,48 +389,50 @@ export class SSEConnection {
   }
 
   /**
-   * One timer per connection does both periodic jobs: a keep-alive comment when nothing was
-   * written for `keepAliveMs`, and closing a client that took nothing for `slowClientTimeoutMs`
-   * while events waited for it. On Workers the keep-alive write is also how a disconnect is seen.
+   * The periodic jobs, at their due times: end the stream at `maxDurationMs`; close a client that
+   * took nothing for `slowClientTimeoutMs` while events waited for it; write a keep-alive comment
+   * when nothing was written for `keepAliveMs` (on Workers that write is also how a disconnect is
+   * noticed). Called by the shared ticker every period, or by this connection's own timer.
    */
-  #scheduleTick(): void {
-    const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
-    const now = this.#clock.now();
-    const waiting = this.#queue.length > 0;
-    let due = this.#lastWriteAt + slowClientTimeoutMs;
-    if (!waiting && keepAliveMs > 0) {
-      due = Math.min(due, Math.max(this.#lastWriteAt, this.#keepAliveAt) + keepAliveMs);
-    } else if (waiting && keepAliveMs > 0) {
-      // Check again soon enough that a keep-alive follows once the queue drains.
-      due = Math.min(due, now + keepAliveMs);
-    }
-    counters.timers++;
-    this.#tickTimer = this.#clock.setTimeout(this.#onTick, Math.max(1, due - now));
-  }
-
-  #onTick = (): void => {
-    this.#tickTimer = undefined;
-    counters.timers--;
-    this.#tick();
-  };
-
-  #tick(): void {
+  wake(now: number): void {
     if (this.#closed) return;
+    if (now >= this.#durationAt) return this.close("max-duration");
     const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
-    const now = this.#clock.now();
-    const idleMs = now - this.#lastWriteAt;
-    const waiting = this.#queue.length > 0;
-    if (waiting && idleMs >= slowClientTimeoutMs) return this.close("slow-client");
-    if (
-      !waiting && keepAliveMs > 0 &&
-      now - Math.max(this.#lastWriteAt, this.#keepAliveAt) >= keepAliveMs
-    ) {
+    if (this.#queue.length > 0) {
+      if (now - this.#lastWriteAt >= slowClientTimeoutMs) this.close("slow-client");
+      return;
+    }
+    if (keepAliveMs > 0 && now - Math.max(this.#lastWriteAt, this.#keepAliveAt) >= keepAliveMs) {
       this.#keepAliveAt = now;
       this.#queue.push(KEEP_ALIVE);
       this.#scheduleFlush();
     }
-    this.#scheduleTick();
   }
+
+  /** Own-timer mode: sets the one timer for the next due time. */
+  #arm(): void {
+    const { keepAliveMs, slowClientTimeoutMs } = this.#limits;
+    const now = this.#clock.now();
+    let due = Math.min(this.#durationAt, this.#lastWriteAt + slowClientTimeoutMs);
+    if (keepAliveMs > 0) {
+      // With events waiting, look again after keepAliveMs anyway, so a keep-alive follows soon
+      // once the queue drains.
+      const keepAliveDue = this.#queue.length > 0
+        ? now + keepAliveMs
+        : Math.max(this.#lastWriteAt, this.#keepAliveAt) + keepAliveMs;
+      due = Math.min(due, keepAliveDue);
+    }
+    counters.timers++;
+    this.#onTimer ??= () => {
+      this.#timer = undefined;
+      counters.timers--;
+      this.wake(this.#clock.now());
+      if (!this.#closed) this.#arm();
+    };
+    this.#timer = this.#clock.setTimeout(this.#onTimer, Math.max(1, due - now));
+  }
+
+  #onTimer: (() => void) | undefined;
 }
 
 /** The body's underlying source: one small object instead of three closures per connection. */
