@@ -38,9 +38,8 @@ export function sseResponse<Events extends SSEEventMap = SSEEventMap>(
   // Bun's default idleTimeout (10 s) would kill a stream that is quiet for 15 s; see runtime_bun.
   const limits = resolveOptions(options, onBun ? BUN_KEEP_ALIVE_MS : DEFAULT_KEEP_ALIVE_MS);
   const connection = new SSEConnection(options, limits);
-  const lastEventId = options.request?.headers.get("last-event-id") ?? undefined;
   try {
-    startSource(connection, source, lastEventId);
+    startSource(connection, source, options.request);
   } catch (error) {
     connection.close("producer-error", error);
     throw error;

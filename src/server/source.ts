@@ -24,9 +24,9 @@ import type { SSESource, SSEWriter } from "./writer.ts";
 export function startSource<Event extends SSEEvent>(
   connection: SSEConnection,
   source: SSESource<Event>,
-  lastEventId: string | undefined,
+  request: Request | undefined,
 ): void {
-  if (typeof source === "function") return runFunction(connection, source, lastEventId);
+  if (typeof source === "function") return runFunction(connection, source, request);
   if (source instanceof ReadableStream) return pumpStream(connection, source);
   const asyncIterable = source as AsyncIterable<Event>;
   if (typeof asyncIterable[Symbol.asyncIterator] === "function") {
@@ -47,7 +47,15 @@ class ConnectionWriter<Event extends SSEEvent> implements SSEWriter<Event> {
   #send: ((event: Event) => Promise<void>) | undefined;
   #comment: ((text?: string) => Promise<void>) | undefined;
   #close: (() => void) | undefined;
-  constructor(readonly connection: SSEConnection, readonly lastEventId: string | undefined) {}
+  #request: Request | undefined;
+  constructor(readonly connection: SSEConnection, request: Request | undefined) {
+    this.#request = request;
+  }
+  // Read on first use: touching a request's headers costs memory on some runtimes (Bun builds
+  // the headers object lazily), and most producers never ask.
+  get lastEventId(): string | undefined {
+    return this.#request?.headers.get("last-event-id") ?? undefined;
+  }
   // Functions made on first use and kept, so `const { send } = stream` works like `stream.send`.
   get send(): (event: Event) => Promise<void> {
     return this.#send ??= (event) => this.connection.send(event);
@@ -69,11 +77,11 @@ class ConnectionWriter<Event extends SSEEvent> implements SSEWriter<Event> {
 function runFunction<Event extends SSEEvent>(
   connection: SSEConnection,
   produce: (stream: SSEWriter<Event>) => void | Promise<void>,
-  lastEventId: string | undefined,
+  request: Request | undefined,
 ): void {
   let result: void | Promise<void>;
   try {
-    result = produce(new ConnectionWriter<Event>(connection, lastEventId));
+    result = produce(new ConnectionWriter<Event>(connection, request));
   } catch (error) {
     return connection.fail(error);
   }
