@@ -113,4 +113,23 @@ describe("the reference server on Deno, Bun and workerd sharing one Upstash", {
     assert.equal((await onWorkerd.next()).data, "e4");
     onWorkerd.close();
   });
+
+  // Last: the injected failures may land on any runtime's requests.
+  it("answers 503 broker-error while Upstash fails, counts it in /metrics, and recovers", async () => {
+    for (const r of RUNTIMES) {
+      rest.failNext(1, 500);
+      const response = await fetch(`${url(r)}/v1/topics/shared.failing`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: '{"data":"x"}',
+      });
+      const body = await response.json();
+      assert.deepEqual([r, response.status, body.error?.code], [r, 503, "broker-error"]);
+      assert.ok(response.headers.get("retry-after"));
+      const metrics = await (await fetch(`${url(r)}/metrics`)).text();
+      assert.match(metrics, /^herald_broker_errors_total [1-9]\d*$/m, r);
+      const ids = await publishEvents(url(r), "shared.failing", { data: "again" }, KEY);
+      assert.equal(ids.length, 1, `${r} publishes again once Upstash answers`);
+    }
+  });
 });
