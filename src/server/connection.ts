@@ -53,7 +53,7 @@ interface Drained {
  * console.log(await new Response(connection.body).text()); // ":\n\ndata: hi\n\n"
  * ```
  */
-export class SSEConnection {
+export class SSEConnection implements UnderlyingDefaultSource<Uint8Array> {
   /** The response body: UTF-8 bytes, pulled by the network. */
   readonly body: ReadableStream<Uint8Array>;
   readonly #options: SSEResponseOptions;
@@ -65,6 +65,7 @@ export class SSEConnection {
   // AbortController is a good part of an idle connection's memory.
   #abort: AbortController | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #first: Uint8Array | undefined;
   #closed = false;
   #reason: SSECloseReason | undefined;
   #closeError: SSECloseError | undefined;
@@ -104,9 +105,10 @@ export class SSEConnection {
     // The usual first bytes are one shared array: chunks are only read, never transferred.
     const firstBytes = first === DEFAULT_FIRST ? DEFAULT_FIRST_BYTES : ENCODER.encode(first);
     // highWaterMark 0: nothing is pulled ahead of the network, so backpressure reaches the queue.
-    this.body = new ReadableStream<Uint8Array>(new BodySource(this, firstBytes), {
-      highWaterMark: 0,
-    });
+    // The connection is the body's underlying source itself (start, pull, cancel below): one
+    // object less per idle connection.
+    this.#first = firstBytes;
+    this.body = new ReadableStream<Uint8Array>(this, { highWaterMark: 0 });
 
     this.#listen(disconnectSignal(options.request), "client-disconnected");
     this.#listen(options.signal, "aborted");
@@ -146,14 +148,20 @@ export class SSEConnection {
   }
 
   /** The body's start(): keeps the controller, sends the first bytes. */
-  startBody(controller: ReadableStreamDefaultController<Uint8Array>, first: Uint8Array): void {
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
     this.#controller = controller;
-    controller.enqueue(first);
+    controller.enqueue(this.#first!);
+    this.#first = undefined;
   }
 
   /** The body's pull(): the network wants bytes. */
-  pullBody(): Promise<void> | void {
+  pull(): Promise<void> | void {
     return this.#pull();
+  }
+
+  /** The body's cancel(): the client went away. */
+  cancel(cause: unknown): void {
+    this.close("client-disconnected", cause);
   }
 
   /** Resolves with the close reason. */
@@ -433,18 +441,4 @@ export class SSEConnection {
   }
 
   #onTimer: (() => void) | undefined;
-}
-
-/** The body's underlying source: one small object instead of three closures per connection. */
-class BodySource implements UnderlyingDefaultSource<Uint8Array> {
-  constructor(readonly connection: SSEConnection, readonly first: Uint8Array) {}
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.connection.startBody(controller, this.first);
-  }
-  pull(): Promise<void> | void {
-    return this.connection.pullBody();
-  }
-  cancel(cause: unknown): void {
-    this.connection.close("client-disconnected", cause);
-  }
 }

@@ -7,6 +7,8 @@ const DEFAULTS: [string, string][] = [
   ["x-accel-buffering", "no"],
 ];
 
+const DEFAULT_RECORD: Record<string, string> = Object.fromEntries(DEFAULTS);
+
 /**
  * The response headers of an event stream: the caller's `init` merged over Herald's defaults
  * (`Content-Type: text/event-stream; charset=utf-8`, `Cache-Control: no-cache, no-transform`,
@@ -21,9 +23,12 @@ const DEFAULTS: [string, string][] = [
  * ```
  */
 export function headersFor(init?: HeadersInit): Headers {
+  // The common case in one step: building a Headers object up by set() and delete() costs a
+  // few hundred bytes more per response on Bun, which adds up over 10k idle streams.
+  if (init === undefined) return new Headers(DEFAULT_RECORD);
   // Start from the caller's headers so that multi-valued ones (Set-Cookie) survive intact.
   const headers = new Headers(init);
   for (const [name, value] of DEFAULTS) if (!headers.has(name)) headers.set(name, value);
-  for (const name of FORBIDDEN) headers.delete(name);
+  for (const name of FORBIDDEN) if (headers.has(name)) headers.delete(name);
   return headers;
 }
