@@ -51,7 +51,14 @@ export class Ticker {
   #fire(): void {
     const now = Date.now();
     // A member that closes during its wake leaves the set; Set iteration allows that.
-    for (const member of this.#members) member.wake(now);
+    for (const member of this.#members) {
+      try {
+        member.wake(now);
+      } catch (error) {
+        // One connection's failure (a logger that throws) must not stop the others' timers.
+        console.error("Herald sseResponse: a connection's timer failed.", error);
+      }
+    }
   }
 }
 
