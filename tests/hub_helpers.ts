@@ -1,5 +1,5 @@
 // Helpers shared by the hub's tests (tests/hub*.test.ts and tests/e2e/hub*.test.ts).
-import type { SSEEvent } from "../mod.ts";
+import { createParser, type SSEEvent, type SSEMessage } from "../mod.ts";
 
 /** Reads `count` events from a reader, failing after `timeoutMs` with what it got so far. */
 export async function take(
@@ -44,4 +44,82 @@ export async function staysQuiet(
 /** The data of data-carrying events (skips id-only blocks). */
 export function dataOf(events: SSEEvent[]): unknown[] {
   return events.filter((e) => e.data !== undefined).map((e) => e.data);
+}
+
+/** An SSE connection read over `fetch`, collecting what a browser's EventSource would dispatch. */
+export interface CollectingClient {
+  /** Every dispatched message, in order. */
+  messages: SSEMessage[];
+  /** The spec's last event ID after the latest message (what a reconnect sends). */
+  lastEventId: string;
+  /** The response status. */
+  status: number;
+  /** Resolves when the stream ends (by either side). */
+  ended: Promise<void>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Opens `url` (with `Last-Event-ID` if given) and collects its messages until closed. */
+export async function openCollecting(url: string, lastEventId?: string): Promise<CollectingClient> {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    headers: lastEventId ? { "last-event-id": lastEventId } : {},
+    signal: controller.signal,
+  });
+  const client: CollectingClient = {
+    messages: [],
+    lastEventId: lastEventId ?? "",
+    status: response.status,
+    ended: Promise.resolve(),
+    async close() {
+      controller.abort();
+      await Promise.race([client.ended, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    },
+  };
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    return client;
+  }
+  const parser = createParser({
+    onEvent(message) {
+      client.messages.push(message);
+      client.lastEventId = message.lastEventId;
+    },
+  });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  client.ended = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        parser.feed(value);
+        // Id-only blocks dispatch nothing but move the last event ID (the starting cursor).
+        client.lastEventId = parser.lastEventId;
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    }
+  })();
+  return client;
+}
+
+/** Resolves when `check()` holds; fails after `timeoutMs` with `what` (generous: shared machine). */
+export async function until(
+  check: () => boolean,
+  what: string | (() => string),
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The JSON data of the `message` events a client got (id-only blocks dispatch nothing). */
+export function jsonData(client: CollectingClient): unknown[] {
+  return client.messages.filter((m) => m.event === "message").map((m) => JSON.parse(m.data));
 }
