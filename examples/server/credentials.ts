@@ -6,8 +6,10 @@ import { timingSafeEqual } from "./jwt.ts";
 export type TokenSource = "authorization" | "cookie" | "query";
 
 /**
- * Finds a subscriber token in a request: `Authorization: Bearer` first, then the cookie named
- * `cookieName`, then the `token` query parameter. Returns `undefined` when there is none.
+ * Finds a subscriber token in a request: `Authorization: Bearer` first, then the `token` query
+ * parameter, then the cookie named `cookieName`. The cookie comes last because it is ambient: the
+ * browser sends it with every request to the host (any port), while the other two are chosen for
+ * this request. Returns `undefined` when there is none.
  *
  * @example
  * ```ts
@@ -22,10 +24,10 @@ export function findToken(
 ): { token: string; source: TokenSource } | undefined {
   const bearer = bearerToken(request);
   if (bearer) return { token: bearer, source: "authorization" };
-  const cookie = readCookie(request.headers.get("cookie"), cookieName);
-  if (cookie) return { token: cookie, source: "cookie" };
   const query = new URL(request.url).searchParams.get("token");
   if (query) return { token: query, source: "query" };
+  const cookie = readCookie(request.headers.get("cookie"), cookieName);
+  if (cookie) return { token: cookie, source: "cookie" };
   return undefined;
 }
 

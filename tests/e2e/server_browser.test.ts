@@ -13,6 +13,7 @@ import { Redis } from "@upstash/redis";
 import { createHub } from "../../mod.ts";
 import { UpstashBroker } from "../../src/adapters/upstash.ts";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
+import { signToken } from "../../examples/server/jwt.ts";
 import { hasChromium, launchChromium, type LaunchedChromium } from "../support/browser.ts";
 import { type ReferenceServer, startReferenceServer } from "../support/reference_server.ts";
 import { runtime } from "../support/runtime.ts";
@@ -142,6 +143,42 @@ describe(
         assert.deepEqual(complaints, [], "no script error and no Content-Security-Policy refusal");
       } finally {
         await page.close();
+      }
+    });
+
+    it("with dev mode off, takes a pasted token (?token=) and key, and shows why a bad one fails", async () => {
+      const secret = "manual-test-secret-0123456789-abcdefg";
+      const manual = await startReferenceServer(serverRuntime, {
+        env: { ...ENV, HERALD_DEV_MODE: "false", HERALD_JWT_SECRET: secret },
+      });
+      const page = await chromium.newPage();
+      try {
+        await page.goto(manual.url);
+        await page.waitForSelector("#auth-manual:not([hidden])", { timeout: WAIT_MS });
+        await page.fill("#token", "not-a-token");
+        await page.fill("#topics", "manual");
+        await page.click("#connect");
+        await waitForState(page, "#state", "closed");
+        await page.waitForSelector("#subscribe-error:has-text('401 token-invalid')", {
+          timeout: WAIT_MS,
+        });
+
+        const token = await signToken(
+          { topics: ["manual"], exp: Math.floor(Date.now() / 1000) + 600 },
+          secret,
+        );
+        await page.fill("#token", token);
+        await page.fill("#publisher-key", PUBLISHER_KEY);
+        await page.click("#connect");
+        await waitForState(page, "#state", "open");
+        await page.fill("#publish-topic", "manual");
+        await page.fill("#publish-data", "pasted");
+        await page.click("#publish-button");
+        const log = await waitForLog(page, 1);
+        assert.deepEqual([log[0].event, log[0].data], ["message", "pasted"]);
+      } finally {
+        await page.close();
+        await manual.stop();
       }
     });
 

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../examples/server/config.ts";
 import { signToken, timingSafeEqual, verifyToken } from "../../examples/server/jwt.ts";
 import { topicAllowed } from "../../examples/server/topic_patterns.ts";
+import { findToken } from "../../examples/server/credentials.ts";
 import { ConnectionLimiter, RateLimiter } from "../../examples/server/limits.ts";
 import { readPublishBody } from "../../examples/server/publish_body.ts";
 import { Metrics } from "../../examples/server/metrics.ts";
@@ -136,6 +137,31 @@ describe("subscriber tokens (HS256 over WebCrypto)", () => {
     assert.equal(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3])), true);
     assert.equal(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4])), false);
     assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3])), false);
+  });
+});
+
+describe("where a token is found", () => {
+  const request = (headers: Record<string, string>, query = "") =>
+    new Request(`http://x/v1/events?topic=a${query}`, { headers });
+  it("takes Authorization first, then ?token=, then the ambient cookie", () => {
+    const cookie = { cookie: "a=1; herald_token=from-cookie; b=2" };
+    assert.deepEqual(findToken(request(cookie), "herald_token"), {
+      token: "from-cookie",
+      source: "cookie",
+    });
+    assert.deepEqual(findToken(request(cookie, "&token=from-query"), "herald_token"), {
+      token: "from-query",
+      source: "query",
+    });
+    assert.deepEqual(
+      findToken(
+        request({ ...cookie, authorization: "Bearer from-header" }, "&token=from-query"),
+        "herald_token",
+      ),
+      { token: "from-header", source: "authorization" },
+    );
+    assert.equal(findToken(request({ cookie: "other=1" }), "herald_token"), undefined);
+    assert.equal(findToken(request({ authorization: "Basic abc" }), "herald_token"), undefined);
   });
 });
 
