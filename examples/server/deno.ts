@@ -36,10 +36,19 @@ const server = Deno.serve({
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.addSignalListener(signal, () => {
-    if (shutdown.signal.aborted) return;
-    shutdown.abort();
-    setTimeout(() => Deno.exit(0), SHUTDOWN_GRACE_MS);
-    server.shutdown().then(() => Deno.exit(0));
-  });
+  try {
+    Deno.addSignalListener(signal, () => {
+      if (shutdown.signal.aborted) return;
+      shutdown.abort();
+      setTimeout(() => Deno.exit(0), SHUTDOWN_GRACE_MS);
+      server.shutdown().then(() => Deno.exit(0));
+    });
+  } catch (error) {
+    // Hosted platforms (Deno Deploy) may not offer signals: they stop isolates themselves.
+    console.warn(
+      `herald: no ${signal} handler (${
+        (error as Error).message
+      }); streams end when the platform stops the isolate`,
+    );
+  }
 }
