@@ -20,7 +20,7 @@ import {
 } from "../../mod.ts";
 import { streamAnswer } from "./ai_answer.ts";
 import type { ServerConfig } from "./config.ts";
-import { checkPublisherKey, findToken } from "./credentials.ts";
+import { bearerKeyOf, checkPublisherKey, findToken } from "./credentials.ts";
 import { meterDeliveries } from "./delivery_meter.ts";
 import { ServerError } from "./errors.ts";
 import { signToken, verifyToken } from "./jwt.ts";
@@ -160,15 +160,15 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     });
   });
 
-  app.get("/metrics", (c) => {
-    if (config.metricsKey !== undefined) {
-      const auth = c.req.header("authorization");
-      if (auth !== `Bearer ${config.metricsKey}`) {
-        throw new ServerError(
-          "publisher-key-invalid",
-          "/metrics needs `Authorization: Bearer <HERALD_METRICS_KEY>`.",
-        );
-      }
+  app.get("/metrics", async (c) => {
+    if (
+      config.metricsKey !== undefined &&
+      await bearerKeyOf(c.req.raw, [config.metricsKey]) === undefined
+    ) {
+      throw new ServerError(
+        "metrics-key-invalid",
+        "/metrics needs `Authorization: Bearer <HERALD_METRICS_KEY>` when that key is set.",
+      );
     }
     return c.body(metrics.render() + streamGauges(sseStats()), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",

@@ -70,10 +70,35 @@ async function digest(text: string): Promise<Uint8Array> {
 }
 
 /**
+ * Which of `keys` the request's `Authorization: Bearer <key>` is, or `undefined`. Keys are
+ * compared as SHA-256 digests in constant time, and every key is compared, so timing reveals
+ * neither a key nor which one matched.
+ *
+ * @example
+ * ```ts
+ * import { bearerKeyOf } from "./credentials.ts";
+ * const request = new Request("http://x/", { headers: { authorization: "Bearer k2" } });
+ * console.log(await bearerKeyOf(request, ["k1", "k2"])); // "k2"
+ * ```
+ */
+export async function bearerKeyOf(
+  request: Request,
+  keys: readonly string[],
+): Promise<string | undefined> {
+  const given = bearerToken(request);
+  if (!given) return undefined;
+  const givenDigest = await digest(given);
+  let matched: string | undefined;
+  for (const key of keys) {
+    if (timingSafeEqual(givenDigest, await digest(key)) && matched === undefined) matched = key;
+  }
+  return matched;
+}
+
+/**
  * Checks `Authorization: Bearer <key>` against the configured publisher keys and returns the key
- * (publish rates are counted per key). Keys are compared as SHA-256 digests in constant time, and
- * every configured key is compared, so timing reveals neither a key nor which one matched.
- * Throws a {@link ServerError} `publisher-key-invalid` otherwise.
+ * (publish rates are counted per key), compared as {@link bearerKeyOf} does. Throws a
+ * {@link ServerError} `publisher-key-invalid` otherwise.
  *
  * @example
  * ```ts
@@ -86,19 +111,14 @@ export async function checkPublisherKey(
   request: Request,
   keys: readonly string[],
 ): Promise<string> {
-  const given = bearerToken(request);
-  if (!given) {
+  if (!bearerToken(request)) {
     throw new ServerError(
       "publisher-key-invalid",
       "Publishing needs a publisher key: send `Authorization: Bearer <key>` with one of the " +
         "keys in HERALD_PUBLISHER_KEYS.",
     );
   }
-  const givenDigest = await digest(given);
-  let matched: string | undefined;
-  for (const key of keys) {
-    if (timingSafeEqual(givenDigest, await digest(key)) && matched === undefined) matched = key;
-  }
+  const matched = await bearerKeyOf(request, keys);
   if (matched === undefined) {
     throw new ServerError(
       "publisher-key-invalid",

@@ -9,6 +9,7 @@ import { HeraldError } from "../../mod.ts";
  * - `token-expired` (401): the token's `exp` has passed: mint a new one.
  * - `token-not-yet-valid` (401): the token's `nbf` is in the future.
  * - `publisher-key-invalid` (401): publishing needs `Authorization: Bearer <publisher key>`.
+ * - `metrics-key-invalid` (401): `/metrics` needs `Authorization: Bearer <HERALD_METRICS_KEY>`.
  * - `topic-forbidden` (403): the token's `topics` claim does not allow a requested topic.
  * - `topic-invalid` (400): a topic name the hub refuses (length, characters).
  * - `topics-missing` (400): `GET /v1/events` without any `topic` parameter.
@@ -30,6 +31,7 @@ export type ServerErrorCode =
   | "token-expired"
   | "token-not-yet-valid"
   | "publisher-key-invalid"
+  | "metrics-key-invalid"
   | "topic-forbidden"
   | "topic-invalid"
   | "topics-missing"
@@ -51,6 +53,7 @@ const STATUS_BY_CODE: Record<ServerErrorCode, number> = {
   "token-expired": 401,
   "token-not-yet-valid": 401,
   "publisher-key-invalid": 401,
+  "metrics-key-invalid": 401,
   "topic-forbidden": 403,
   "topic-invalid": 400,
   "topics-missing": 400,

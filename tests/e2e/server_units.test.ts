@@ -13,6 +13,8 @@ import { meterDeliveries } from "../../examples/server/delivery_meter.ts";
 import { ServerError } from "../../examples/server/errors.ts";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
 import { PAGE_HTML } from "../../examples/server/page.ts";
+import { createApp } from "../../examples/server/app.ts";
+import { memoryHub } from "../../examples/server/memory_hub.ts";
 import { encodeCursor, type SSEEvent, topicsTag } from "../../mod.ts";
 
 const SECRET = "units-secret-0123456789-abcdefghijklm";
@@ -325,6 +327,38 @@ describe("metrics", () => {
     assert.equal(metrics.delivered, 3);
     assert.match(metrics.render(), /^herald_delivery_lag_seconds_count 2$/m);
     assert.match(metrics.render(), /^herald_delivery_lag_seconds_sum 1\.15\d*$/m);
+  });
+});
+
+describe("the app in-process", () => {
+  it("guards /metrics with HERALD_METRICS_KEY when it is set", async () => {
+    const config = loadConfig({ HERALD_METRICS_KEY: "metrics-key" });
+    const app = createApp({ config, hub: memoryHub(config), brokerName: "memory" });
+    const get = (headers: Record<string, string>) =>
+      app.fetch(new Request("http://127.0.0.1/metrics", { headers }), {});
+    const open = await get({});
+    assert.equal(open.status, 401);
+    assert.equal((await open.json()).error.code, "metrics-key-invalid");
+    const wrong = await get({ authorization: "Bearer metrics-keyX" });
+    assert.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+    const right = await get({ authorization: "Bearer metrics-key" });
+    assert.equal(right.status, 200);
+    assert.match(
+      await right.text(),
+      /^herald_requests_refused_total\{code="metrics-key-invalid"\} 2$/m,
+    );
+  });
+  it("serves the page with a Content-Security-Policy that pins its inline script", async () => {
+    const config = loadConfig({});
+    const app = createApp({ config, hub: memoryHub(config), brokerName: "memory" });
+    const page = await app.fetch(new Request("http://127.0.0.1/"), {});
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    const csp = page.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(await page.text(), PAGE_HTML);
   });
 });
 
