@@ -273,6 +273,16 @@ export function createParser(options: ParserOptions): SSEParser {
             hasData = true;
             if (data.length * 3 > maxBytes && !fitsUtf8(data, maxBytes)) fail("event-too-large");
           }
+        } else if (
+          // Inlined id line, the usual companion of a data line in a resumable stream.
+          text.charCodeAt(lineStart) === 105 /* i */ && text.charCodeAt(lineStart + 1) === 100 &&
+          text.charCodeAt(lineStart + 2) === COLON && (lf - lineStart) * 3 <= maxLineBytes
+        ) {
+          const value = text.slice(
+            text.charCodeAt(lineStart + 3) === SPACE ? lineStart + 4 : lineStart + 3,
+            lf,
+          );
+          if (value.indexOf("\0") === -1) idBuffer = blockId = value;
         } else line(text, lineStart, lf);
         lineStart = lf + 1;
         lf = text.indexOf("\n", lineStart);
