@@ -107,7 +107,9 @@ export function encodeEvent(event: SSEEvent): string {
   if (event.event !== undefined) out += "event: " + checkEventName(event.event) + "\n";
   if (event.id !== undefined) out += "id: " + checkId(event.id) + "\n";
   if (event.retry !== undefined) out += "retry: " + checkRetry(event.retry) + "\n";
-  if (event.data !== undefined) out += prefixLines("data: ", dataToText(event.data));
+  if (typeof event.data === "string") out += prefixLines("data: ", event.data);
+  // JSON text (no indentation) never holds a raw CR or LF: one line, no scan for line breaks.
+  else if (event.data !== undefined) out += "data: " + dataToText(event.data) + "\n";
   return out + "\n";
 }
 
