@@ -18,6 +18,7 @@ const bin = (name) => join(repo, "node_modules", ".bin", name);
 const entries = [
   { name: "protocol", file: "bench/protocol.bench.ts", runtimes: ["deno", "bun"] },
   { name: "response", file: "bench/response.bench.ts", runtimes: ["deno", "bun"] },
+  { name: "fanout", file: "bench/fanout.bench.ts", runtimes: ["deno", "bun"] },
 ];
 
 // How each runtime runs a bench file. Not `--v8-flags=--expose-gc` on Deno: a forced full GC

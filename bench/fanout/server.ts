@@ -1,0 +1,132 @@
+// One fan-out server for bench/fanout.bench.ts, in its own process:
+//   `<runtime> bench/fanout/server.ts <impl>`
+//   impl: herald  (createHub + MemoryBroker, hub.response: ids, cursors, resume)
+//         hono    (Hono's streamSSE; a Set of stream writers, writeSSE to each)
+//         minimal (a Set of ReadableStream controllers; the event encoded once, the same bytes
+//                  enqueued to every one: the floor)
+//   GET  /events       the SSE stream
+//   POST /broadcast    one 200-byte event to every connection; data carries the send time (ms)
+//   GET  /stats        { rssBytes, cpuUs, connections }
+//   GET  /gc           a full collection (for RSS readings)
+// Prints "PORT <n>" when listening.
+import process from "node:process";
+import { Hono } from "hono";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
+import { createHub, MemoryBroker } from "../../mod.ts";
+
+const impl = process.argv[2] ?? (globalThis as { Deno?: { args: string[] } }).Deno?.args[0];
+const EVENT_BYTES = 200;
+let connections = 0;
+
+/** The event's data: the send time, padded so the whole `data:` payload is 200 bytes. */
+function payload(): string {
+  const head = `{"ts":${performance.timeOrigin + performance.now()},"pad":"`;
+  return head + "x".repeat(EVENT_BYTES - head.length - 2) + '"}';
+}
+
+// Herald: the hub over the in-memory broker.
+const hub = createHub({ broker: new MemoryBroker({ maxEventsPerTopic: 1000 }) });
+
+// Hono: every open streamSSE writer.
+const honoStreams = new Set<SSEStreamingApi>();
+const hono = new Hono().get("/events", (c) =>
+  streamSSE(c, async (stream) => {
+    honoStreams.add(stream);
+    connections++;
+    await new Promise<void>((resolve) => stream.onAbort(resolve));
+    honoStreams.delete(stream);
+    connections--;
+  }));
+
+// Minimal: every open controller; one encoding per broadcast.
+const controllers = new Set<ReadableStreamDefaultController<Uint8Array>>();
+const encoder = new TextEncoder();
+function minimal(): Response {
+  let mine: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      mine = controller;
+      controllers.add(controller);
+      connections++;
+      controller.enqueue(encoder.encode(":\n\n"));
+    },
+    cancel() {
+      controllers.delete(mine);
+      connections--;
+    },
+  });
+  return new Response(body, {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+  });
+}
+
+async function broadcast(): Promise<void> {
+  const data = payload();
+  if (impl === "herald") {
+    await hub.publish("all", { event: "tick", data });
+  } else if (impl === "hono") {
+    for (const stream of honoStreams) void stream.writeSSE({ event: "tick", data });
+  } else {
+    const bytes = encoder.encode(`event: tick\ndata: ${data}\n\n`);
+    for (const controller of controllers) controller.enqueue(bytes);
+  }
+}
+
+async function handler(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  switch (url.pathname) {
+    case "/events":
+      if (impl === "herald") {
+        connections++;
+        request.signal.addEventListener("abort", () => connections--, { once: true });
+        return await hub.response(request, { topics: ["all"] });
+      }
+      if (impl === "hono") return await hono.fetch(request);
+      return minimal();
+    case "/broadcast":
+      await broadcast();
+      return new Response("ok");
+    case "/stats": {
+      const cpu = process.cpuUsage();
+      return Response.json({
+        rssBytes: process.memoryUsage.rss(),
+        cpuUs: cpu.user + cpu.system,
+        connections,
+      });
+    }
+    case "/gc": {
+      const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+      if (g.Bun) g.Bun.gc(true);
+      else g.gc?.();
+      return new Response("collected");
+    }
+  }
+  return new Response("not found", { status: 404 });
+}
+
+const g = globalThis as unknown as {
+  Deno?: {
+    serve(
+      options: { hostname: string; port: number; onListen(addr: { port: number }): void },
+      handler: (request: Request) => Response | Promise<Response>,
+    ): unknown;
+  };
+  Bun?: {
+    serve(options: {
+      hostname: string;
+      port: number;
+      idleTimeout: number;
+      fetch: (request: Request) => Response | Promise<Response>;
+    }): { port: number };
+  };
+};
+if (g.Deno) {
+  g.Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ port }) => console.log(`PORT ${port}`),
+  }, handler);
+} else {
+  const server = g.Bun!.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handler });
+  console.log(`PORT ${server.port}`);
+}
