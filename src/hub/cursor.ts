@@ -50,6 +50,17 @@ export function topicsTag(sortedTopics: readonly string[]): string {
  * ```
  */
 export function encodeCursorPosition(position: string): string {
+  // Every subscriber of a topic encodes the same new position in a row: remember the last one.
+  if (position === lastPosition) return lastEncoded;
+  lastEncoded = encodePositionUncached(position);
+  lastPosition = position;
+  return lastEncoded;
+}
+
+let lastPosition = "";
+let lastEncoded = "";
+
+function encodePositionUncached(position: string): string {
   const dash = position.indexOf("-");
   const ms = Number(position.slice(0, dash));
   const seq = Number(position.slice(dash + 1));

@@ -36,13 +36,23 @@ export function parsePosition(position: string): [number, number] | undefined {
  */
 export function comparePositions(a: string, b: string): number {
   if (a === b) return 0;
-  // Numbers, not strings: "9-0" comes before "10-0". Runs once per delivered event, so no regex.
+  // Runs once per delivered event per subscriber, so no parsing and no allocation: positions are
+  // canonical (no leading zeros), so more digits means larger, and equal lengths compare by digit.
   const da = a.indexOf("-");
   const db = b.indexOf("-");
-  const msA = Number(a.slice(0, da));
-  const msB = Number(b.slice(0, db));
-  if (msA !== msB) return msA - msB;
-  return Number(a.slice(da + 1)) - Number(b.slice(db + 1));
+  if (da !== db) return da - db;
+  for (let i = 0; i < da; i++) {
+    const diff = a.charCodeAt(i) - b.charCodeAt(i);
+    if (diff !== 0) return diff;
+  }
+  const seqA = a.length - da;
+  const seqB = b.length - db;
+  if (seqA !== seqB) return seqA - seqB;
+  for (let i = da + 1; i < a.length; i++) {
+    const diff = a.charCodeAt(i) - b.charCodeAt(i);
+    if (diff !== 0) return diff;
+  }
+  return 0;
 }
 
 /**
