@@ -641,6 +641,59 @@ function apiSuite(target: ServerRuntime): void {
       );
     });
 
+    it("counts connections per address as the runtime reports it when no proxy is trusted", async () => {
+      const server = await startReferenceServer(target, {
+        env: {
+          ...MAIN_ENV,
+          HERALD_TRUST_PROXY: "false",
+          HERALD_MAX_CONNECTIONS_PER_ADDRESS: "2",
+          HERALD_MAX_CONNECTIONS_PER_TOKEN: "10",
+        },
+      });
+      // Where each runtime takes the address from: the socket on Deno and Bun (127.0.0.1 here),
+      // CF-Connecting-IP on Workers, the first X-Forwarded-For entry on Vercel Edge.
+      const from = (address: string): Record<string, string> =>
+        target === "workerd"
+          ? { "cf-connecting-ip": address, "x-forwarded-for": "192.0.2.99" }
+          : target === "edge"
+          ? { "x-forwarded-for": `${address}, 192.0.2.99` }
+          : { "x-forwarded-for": `${address}` }; // ignored: the socket address counts
+      const held: Stream[] = [];
+      try {
+        const topic = freshTopic();
+        const token = await mint({ topics: [topic] });
+        for (let i = 0; i < 2; i++) {
+          held.push(stream(
+            await subscribe(server, `topic=${topic}`, {
+              token,
+              headers: from("192.0.2.1"),
+            }),
+          ));
+        }
+        const elsewhere = await subscribe(server, `topic=${topic}`, {
+          token,
+          headers: from("192.0.2.2"),
+        });
+        if (target === "deno" || target === "bun") {
+          // Every client here is 127.0.0.1 to the socket: a header can't move it elsewhere.
+          const third = refusal(elsewhere);
+          assert.deepEqual([third.status, third.code], [429, "too-many-connections-per-address"]);
+        } else {
+          held.push(stream(elsewhere)); // another address: let in
+          const same = refusal(
+            await subscribe(server, `topic=${topic}`, {
+              token,
+              headers: from("192.0.2.1"),
+            }),
+          );
+          assert.deepEqual([same.status, same.code], [429, "too-many-connections-per-address"]);
+        }
+      } finally {
+        for (const s of held) s.close();
+        await server.stop();
+      }
+    });
+
     it("ends streams cleanly at HERALD_MAX_DURATION_MS, and the client resumes where it was", async () => {
       const server = await startReferenceServer(target, {
         env: { ...MAIN_ENV, HERALD_MAX_DURATION_MS: "1500" },
