@@ -235,7 +235,9 @@ EventSource: every event carries an id, and a reconnect resumes after the last o
   function showAnswer(state) {
     $("answer").textContent = state.text;
     $("answer-progress").textContent = state.tokens + " tokens" +
-      (state.reloads ? ", resumed after " + state.reloads + " reload(s)" : "");
+      (state.reloads ? ", resumed after " + state.reloads + " reload(s)" : "") +
+      (state.lost ? "; the server lost part of this answer (herald.history-lost): text is " +
+        "missing" : "");
   }
 
   function followAnswer(state) {
@@ -267,6 +269,7 @@ EventSource: every event carries an id, and a reconnect resumes after the last o
     es.addEventListener("herald.history-lost", function (e) {
       state.lost = (state.lost || []).concat([JSON.parse(e.data)]);
       saveAnswer(state);
+      showAnswer(state);
     });
   }
 
