@@ -5,7 +5,7 @@ import { SSEEncoderStream, type SSEEvent } from "../mod.ts";
 
 const port = Number(globalThis.process?.env?.PORT ?? 8000);
 
-function clock(request: Request, startAfter: number): ReadableStream<SSEEvent> {
+function clock(startAfter: number): ReadableStream<SSEEvent> {
   let n = startAfter;
   let timer: ReturnType<typeof setInterval> | undefined;
   return new ReadableStream<SSEEvent>({
@@ -19,7 +19,6 @@ function clock(request: Request, startAfter: number): ReadableStream<SSEEvent> {
           data: { n, time: new Date().toISOString() },
         });
       }, 1000);
-      request.signal.addEventListener("abort", () => clearInterval(timer));
     },
     cancel() {
       clearInterval(timer);
@@ -29,7 +28,7 @@ function clock(request: Request, startAfter: number): ReadableStream<SSEEvent> {
 
 function handler(request: Request): Response {
   const lastId = Number(request.headers.get("last-event-id") ?? "0");
-  const body = clock(request, Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0)
+  const body = clock(Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0)
     .pipeThrough(new SSEEncoderStream());
   return new Response(body, {
     headers: {
