@@ -189,9 +189,7 @@ export async function openSubscription(plan: SubscriptionPlan): Promise<Readable
 
   function emit(i: number, entry: BrokerEntry): void {
     setPosition(i, entry.id);
-    const event: SSEEvent = { id: cursor(), data: entry.event.data };
-    if (entry.event.event !== undefined) event.event = entry.event.event;
-    out.push(event);
+    out.push(eventFor(cursor(), entry));
   }
 
   async function readMore(): Promise<void> {
@@ -239,8 +237,12 @@ export async function openSubscription(plan: SubscriptionPlan): Promise<Readable
           }
           if (out.length > 0) {
             for (const event of out) {
-              if (signer && event.id !== undefined) event.id = await signer.sign(event.id);
-              controller.enqueue(event);
+              // Events may be shared between subscribers (see eventFor): never edit one in place.
+              if (signer && event.id !== undefined) {
+                controller.enqueue({ ...event, id: await signer.sign(event.id) });
+              } else {
+                controller.enqueue(event);
+              }
             }
             out.length = 0;
             return;
@@ -262,4 +264,21 @@ export async function openSubscription(plan: SubscriptionPlan): Promise<Readable
       cleanup();
     },
   }, { highWaterMark: 0 });
+}
+
+// Subscribers of the same topics with the same history hold the same cursor, and a publish reaches
+// them one after another: they get the very same event object (one allocation per broadcast, not
+// per subscriber, and an encoder may cache by identity). Events are read-only for consumers.
+let sharedId = "";
+let sharedEntry: BrokerEntry | undefined;
+let sharedEvent: SSEEvent | undefined;
+
+function eventFor(id: string, entry: BrokerEntry): SSEEvent {
+  if (entry === sharedEntry && id === sharedId) return sharedEvent!;
+  const event: SSEEvent = { id, data: entry.event.data };
+  if (entry.event.event !== undefined) event.event = entry.event.event;
+  sharedId = id;
+  sharedEntry = entry;
+  sharedEvent = event;
+  return event;
 }
