@@ -86,6 +86,7 @@ export { validateHubEvents } from "./src/hub/publish_validation.ts";
 // Responses (src/server): sseResponse and what it takes and reports.
 export { sseResponse } from "./src/server/response.ts";
 export { SSECloseError, type SSECloseReason } from "./src/server/close_reason.ts";
+export { SSEResponseError, type SSEResponseErrorCode } from "./src/server/response_errors.ts";
 export {
   DEFAULT_KEEP_ALIVE_MS,
   DEFAULT_MAX_QUEUED_BYTES,

@@ -11,6 +11,7 @@ import {
   type SSEEvent,
   type SSEMessage,
   sseResponse,
+  SSEResponseError,
   sseStats,
 } from "../mod.ts";
 import { runtime } from "./support/runtime.ts";
@@ -578,15 +579,29 @@ describe("sseResponse producer errors", () => {
 });
 
 describe("sseResponse options", () => {
-  it("refuses nonsense limits with a RangeError that names the option", () => {
-    assert.throws(() => sseResponse([], { maxQueuedEvents: 0 }), /maxQueuedEvents/);
-    assert.throws(() => sseResponse([], { keepAliveMs: -1 }), /keepAliveMs/);
-    assert.throws(() => sseResponse([], { maxDurationJitter: 1 }), /maxDurationJitter/);
+  it("refuses nonsense limits with SSEResponseError invalid-option, naming the option", () => {
+    const refused = (fn: () => unknown, name: RegExp) =>
+      assert.throws(fn, (error: unknown) => {
+        assert.ok(error instanceof SSEResponseError);
+        assert.equal(error.code, "invalid-option");
+        assert.match(error.message, name);
+        return true;
+      });
+    refused(() => sseResponse([], { maxQueuedEvents: 0 }), /maxQueuedEvents/);
+    refused(() => sseResponse([], { keepAliveMs: -1 }), /keepAliveMs/);
+    refused(() => sseResponse([], { maxDurationJitter: 1 }), /maxDurationJitter/);
+    // deno-lint-ignore no-explicit-any
+    refused(() => sseResponse([], { queuePolicy: "block" as any }), /queuePolicy/);
+  });
+
+  it("refuses a source it can't read with SSEResponseError invalid-source", () => {
+    const before = live();
     assert.throws(
       // deno-lint-ignore no-explicit-any
-      () => sseResponse([], { queuePolicy: "block" as any }),
-      /queuePolicy/,
+      () => sseResponse(42 as any, { logger: silent }),
+      (error: unknown) => error instanceof SSEResponseError && error.code === "invalid-source",
     );
+    assert.deepEqual(live(), before, "nothing left open");
   });
 
   it("type-checks typed events", async () => {

@@ -2,6 +2,7 @@ import type { SSEEvent } from "../protocol/types.ts";
 import type { SSEClock } from "./clock.ts";
 import type { SSECloseReason } from "./close_reason.ts";
 import type { SSEQueuePolicy } from "./queue.ts";
+import { SSEResponseError } from "./response_errors.ts";
 
 /** A keep-alive comment every 15 s when nothing else was written (Bun: see `runtime_bun.ts`). */
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
@@ -90,7 +91,10 @@ export interface SSEResponseOptions {
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive integer, got ${value}.`);
+    throw new SSEResponseError(
+      "invalid-option",
+      `${name} must be a positive integer, got ${value}.`,
+    );
   }
   return value;
 }
@@ -98,12 +102,15 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${name} must be a non-negative number of milliseconds, got ${value}.`);
+    throw new SSEResponseError(
+      "invalid-option",
+      `${name} must be a non-negative number of milliseconds, got ${value}.`,
+    );
   }
   return value;
 }
 
-/** The options with defaults applied and validated; throws RangeError on nonsense. */
+/** The options with defaults applied and validated; throws SSEResponseError on nonsense. */
 export interface ResolvedOptions {
   keepAliveMs: number;
   maxDurationMs: number | undefined;
@@ -152,11 +159,17 @@ function defaultsFor(keepAliveMs: number): ResolvedOptions {
 function resolveGiven(options: SSEResponseOptions, defaultKeepAliveMs: number): ResolvedOptions {
   const jitter = options.maxDurationJitter ?? DEFAULT_MAX_DURATION_JITTER;
   if (!(jitter >= 0 && jitter < 1)) {
-    throw new RangeError(`maxDurationJitter must be in [0, 1), got ${jitter}.`);
+    throw new SSEResponseError(
+      "invalid-option",
+      `maxDurationJitter must be in [0, 1), got ${jitter}.`,
+    );
   }
   const policy = options.queuePolicy ?? "close";
   if (policy !== "close" && policy !== "drop-oldest") {
-    throw new RangeError(`queuePolicy must be "close" or "drop-oldest", got ${String(policy)}.`);
+    throw new SSEResponseError(
+      "invalid-option",
+      `queuePolicy must be "close" or "drop-oldest", got ${String(policy)}.`,
+    );
   }
   return {
     keepAliveMs: nonNegative("keepAliveMs", options.keepAliveMs, defaultKeepAliveMs),

@@ -1,6 +1,7 @@
 import type { SSEEvent } from "../protocol/types.ts";
 import type { SSECloseError, SSECloseReason } from "./close_reason.ts";
 import type { SSEConnection } from "./connection.ts";
+import { SSEResponseError } from "./response_errors.ts";
 import { counters } from "./stats.ts";
 import type { SSESource, SSEWriter } from "./writer.ts";
 
@@ -36,7 +37,8 @@ export function startSource<Event extends SSEEvent>(
   if (typeof iterable[Symbol.iterator] === "function") {
     return pumpIterator(connection, iterable[Symbol.iterator]());
   }
-  throw new TypeError(
+  throw new SSEResponseError(
+    "invalid-source",
     "sseResponse: source must be a ReadableStream, an async iterable or iterable of events, or " +
       `a function (stream) => void; got ${source === null ? "null" : typeof source}.`,
   );
