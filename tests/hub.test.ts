@@ -423,6 +423,26 @@ describe("hub.response", () => {
   });
 });
 
+describe("hub.response when the broker fails", () => {
+  it("answers an empty stream with retry: so the client comes back with the same cursor", async () => {
+    const failing: Broker = {
+      publish: () => Promise.resolve([]),
+      read: () => Promise.reject(new Error("unused")),
+      listen: () => Promise.reject(new BrokerError("broker-unavailable", "Redis is down (test).")),
+    };
+    const logged: unknown[] = [];
+    const hub = createHub({ broker: failing });
+    const response = await hub.response(new Request("http://h/events"), {
+      topics: ["t"],
+      logger: { error: (_message, error) => logged.push(error) },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("x-herald-error"), "broker-unavailable");
+    assert.match(await response.text(), /^retry: 2000$/m);
+    assert.equal(logged.length, 1);
+  });
+});
+
 describe("hub property: random disconnects and resumes (MemoryBroker)", () => {
   it("every client gets every event of its topics exactly once, in order per topic", async () => {
     let seed = 0x5eed;

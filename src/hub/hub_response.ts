@@ -3,7 +3,7 @@
 import type { SSEEvent } from "../protocol/types.ts";
 import type { SSEResponseOptions } from "../server/options.ts";
 import { sseResponse } from "../server/response.ts";
-import { HubCursorError, HubTopicError } from "./errors.ts";
+import { BrokerError, HubCursorError, HubTopicError } from "./errors.ts";
 import type { Hub } from "./hub.ts";
 
 /**
@@ -33,9 +33,14 @@ export function lastEventIdOf(request: Request): string | undefined {
   return query || undefined;
 }
 
+/** How long a client waits before retrying when the broker failed, unless `retryMs` says. */
+export const BROKER_FAILURE_RETRY_MS = 2_000;
+
 /**
  * Answers one request with a hub subscription. Refused topics or cursors: 400, `text/plain`,
- * the error's message, and its code in `X-Herald-Error`.
+ * the error's message, and its code in `X-Herald-Error`. A failing broker: 200 with an empty
+ * event stream holding only `retry:` (and the code in `X-Herald-Error`), so the client retries
+ * from the same cursor.
  */
 export async function hubResponse(
   hub: Hub,
@@ -55,6 +60,23 @@ export async function hubResponse(
       return new Response(error.message + "\n", {
         status: 400,
         headers: { "content-type": "text/plain; charset=utf-8", "x-herald-error": error.code },
+      });
+    }
+    if (error instanceof BrokerError) {
+      // The store is unreachable: not the client's fault, and an EventSource gives up for good on
+      // any status but 200. So: an empty stream that says when to retry; the client comes back
+      // with the same Last-Event-ID and loses nothing.
+      (rest.logger ?? console).error(
+        "Herald hub.response: the broker failed; the client was told to retry.",
+        error,
+      );
+      const headers = new Headers(rest.headers);
+      headers.set("x-herald-error", error.code);
+      return sseResponse([], {
+        ...rest,
+        headers,
+        request,
+        retryMs: rest.retryMs ?? BROKER_FAILURE_RETRY_MS,
       });
     }
     throw error;
