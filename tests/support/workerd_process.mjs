@@ -136,9 +136,14 @@ const worker :Workerd.Worker = (
     stop: () =>
       new Promise((done) => {
         if (exited) return done();
-        child.once("exit", () => done());
+        // workerd may ignore SIGTERM while requests are open: the SIGKILL must fire even when
+        // nothing else keeps the event loop alive, so this timer is not unref'd.
+        const kill = setTimeout(() => child.kill("SIGKILL"), 2000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          done();
+        });
         child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 2000).unref?.();
       }),
   };
 }
