@@ -6,7 +6,8 @@
 // Each server runs in its own process (bench/response/server.ts, same runtime), this process is
 // the client: raw TCP sockets (node:net) that count events, so parsing costs the server nothing.
 // Throughput runs round-robin over the implementations and reports medians; memory is the
-// server's RSS (Linux /proc) before and after opening 1k and 10k idle streams, divided by N.
+// server's RSS (Linux /proc) after a warm-up (500 streams opened and closed), then after opening
+// 1k and 10k idle streams: the growth divided by N.
 // Targets (issue 3): Herald >= 2x Hono's events/s; Herald's memory per connection within 1.3x
 // of the minimal server's. A missed target is reported, not fatal; a wrong event count is fatal.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -210,7 +211,12 @@ async function memory(counts: number[]): Promise<MemoryResult[]> {
     const server = await startServer(impl, "idle", 0, 0);
     const sockets: Socket[] = [];
     try {
-      await fetch(`http://127.0.0.1:${server.port}/gc`).then((r) => r.text()); // warm the server
+      // Warm up: serve (and close) a few hundred streams first, so code compiled and pools grown
+      // on first use are in the baseline, not divided among the measured connections.
+      const warmup: Socket[] = [];
+      await openIdle(server.port, 500, warmup);
+      for (const socket of warmup) socket.destroy();
+      await sleep(1_000);
       const base = await settledRss(server);
       for (const count of counts) {
         await openIdle(server.port, count - sockets.length, sockets);
