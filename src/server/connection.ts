@@ -246,7 +246,7 @@ export class SSEConnection implements UnderlyingDefaultSource<Uint8Array> {
       this.#endBody();
       drained?.resolve(); // what they sent was written out with the rest
     } else {
-      this.#dropBody(reason, error);
+      this.#dropBody(reason);
       drained?.reject(error);
     }
     this.#abort?.abort(error);
@@ -380,15 +380,19 @@ export class SSEConnection implements UnderlyingDefaultSource<Uint8Array> {
   }
 
   /** Abrupt end: the client is gone or stuck; what is queued is dropped. */
-  #dropBody(reason: SSECloseReason, error: SSECloseError): void {
+  #dropBody(reason: SSECloseReason): void {
     this.#queue.clear();
     const resolve = this.#pullResolve;
     this.#pullResolve = undefined;
     try {
       // A stuck client's connection is errored, so the runtime drops it instead of waiting to
       // flush what it already holds; a departed client's body just closes.
-      if (reason === "slow-client") this.#controller.error(error);
-      else this.#controller.close();
+      if (reason === "slow-client") {
+        // Deno and Bun print a body stream's error: one line per stuck client, not a stack.
+        const bodyError = new SSECloseError(reason);
+        bodyError.stack = `${bodyError.name}: ${bodyError.message}`;
+        this.#controller.error(bodyError);
+      } else this.#controller.close();
     } catch (alreadyEnded) {
       // cancel() came first: the stream is closed already, which is what we wanted.
       void alreadyEnded;

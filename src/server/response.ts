@@ -2,7 +2,7 @@ import { SSEConnection } from "./connection.ts";
 import { headersFor } from "./headers.ts";
 import { DEFAULT_KEEP_ALIVE_MS, resolveOptions, type SSEResponseOptions } from "./options.ts";
 import { BUN_KEEP_ALIVE_MS, onBun } from "./runtime_bun.ts";
-import { startSource } from "./source.ts";
+import { checkSource, startSource } from "./source.ts";
 import type { SSEEventMap, SSEEventOf, SSESource } from "./writer.ts";
 
 /**
@@ -37,13 +37,9 @@ export function sseResponse<Events extends SSEEventMap = SSEEventMap>(
 ): Response {
   // Bun's default idleTimeout (10 s) would kill a stream that is quiet for 15 s; see runtime_bun.
   const limits = resolveOptions(options, onBun ? BUN_KEEP_ALIVE_MS : DEFAULT_KEEP_ALIVE_MS);
+  checkSource(source); // before anything is opened: a refused source leaves nothing behind
   const connection = new SSEConnection(options, limits);
-  try {
-    startSource(connection, source, options.request);
-  } catch (error) {
-    connection.close("producer-error", error);
-    throw error;
-  }
+  startSource(connection, source, options.request);
   return new Response(connection.body, {
     status: options.status ?? 200,
     statusText: options.statusText,

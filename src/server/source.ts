@@ -37,11 +37,8 @@ export function startSource<Event extends SSEEvent>(
   if (typeof iterable[Symbol.iterator] === "function") {
     return pumpIterator(connection, iterable[Symbol.iterator]());
   }
-  throw new SSEResponseError(
-    "invalid-source",
-    "sseResponse: source must be a ReadableStream, an async iterable or iterable of events, or " +
-      `a function (stream) => void; got ${source === null ? "null" : typeof source}.`,
-  );
+  // checkSource() refused anything else before the connection was made.
+  throw new SSEResponseError("invalid-source", describeSource(source));
 }
 
 /** The writer a function source gets: methods on a prototype, the signal made only if asked. */
@@ -168,4 +165,28 @@ async function pump<Event extends SSEEvent>(
   } finally {
     counters.producers--;
   }
+}
+
+function describeSource(source: unknown): string {
+  return "sseResponse: source must be a ReadableStream, an async iterable or iterable of events, " +
+    `or a function (stream) => void; got ${source === null ? "null" : typeof source}.`;
+}
+
+/**
+ * Throws {@link SSEResponseError} (`invalid-source`) for a source `sseResponse` can't read.
+ *
+ * @example
+ * ```ts
+ * import { checkSource } from "./source.ts";
+ * checkSource([{ data: "fine" }]);
+ * ```
+ */
+export function checkSource(source: unknown): void {
+  if (typeof source === "function" || source instanceof ReadableStream) return;
+  if (source !== null && typeof source === "object") {
+    const candidate = source as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown };
+    if (typeof candidate[Symbol.asyncIterator] === "function") return;
+    if (typeof candidate[Symbol.iterator] === "function") return;
+  }
+  throw new SSEResponseError("invalid-source", describeSource(source));
 }
