@@ -2,6 +2,8 @@
 //   `<runtime> bench/fanout/server.ts <impl>`
 //   impl: herald  (createHub + MemoryBroker, hub.response: ids, cursors, resume)
 //         hono    (Hono's streamSSE; a Set of stream writers, writeSSE to each)
+//         response (Herald's sseResponse alone, no hub: a Set of writers, the same event object
+//                  sent to each; shows what the response builder costs apart from the hub)
 //         minimal (a Set of ReadableStream controllers; the event encoded once, the same bytes
 //                  enqueued to every one: the floor)
 //   GET  /events       the SSE stream
@@ -12,7 +14,7 @@
 import process from "node:process";
 import { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
-import { createHub, MemoryBroker } from "../../mod.ts";
+import { createHub, MemoryBroker, sseResponse, type SSEWriter } from "../../mod.ts";
 
 const impl = process.argv[2] ?? (globalThis as { Deno?: { args: string[] } }).Deno?.args[0];
 const EVENT_BYTES = 200;
@@ -26,6 +28,19 @@ function payload(): string {
 
 // Herald: the hub over the in-memory broker.
 const hub = createHub({ broker: new MemoryBroker({ maxEventsPerTopic: 1000 }) });
+
+// Herald's response builder alone: every open writer.
+const writers = new Set<SSEWriter>();
+function responseOnly(request: Request): Response {
+  return sseResponse((stream) => {
+    writers.add(stream);
+    connections++;
+    stream.closed.then(() => {
+      writers.delete(stream);
+      connections--;
+    });
+  }, { request });
+}
 
 // Hono: every open streamSSE writer.
 const honoStreams = new Set<SSEStreamingApi>();
@@ -64,6 +79,9 @@ async function broadcast(): Promise<void> {
   const data = payload();
   if (impl === "herald") {
     await hub.publish("all", { event: "tick", data });
+  } else if (impl === "response") {
+    const event = { event: "tick", data };
+    for (const stream of writers) void stream.send(event);
   } else if (impl === "hono") {
     for (const stream of honoStreams) void stream.writeSSE({ event: "tick", data });
   } else {
@@ -82,6 +100,7 @@ async function handler(request: Request): Promise<Response> {
         return await hub.response(request, { topics: ["all"] });
       }
       if (impl === "hono") return await hono.fetch(request);
+      if (impl === "response") return responseOnly(request);
       return minimal();
     case "/broadcast":
       await broadcast();
