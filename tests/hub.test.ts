@@ -423,6 +423,85 @@ describe("hub.response", () => {
   });
 });
 
+/** A MemoryBroker that counts its live listeners (listen calls whose signal has not aborted). */
+function countingBroker(): { broker: Broker; memory: MemoryBroker; listening: () => number } {
+  const memory = new MemoryBroker();
+  let listening = 0;
+  const broker: Broker = {
+    publish: (topic, events) => memory.publish(topic, events),
+    read: (requests, limit) => memory.read(requests, limit),
+    listen(options) {
+      listening++;
+      options.signal.addEventListener("abort", () => listening--, { once: true });
+      return memory.listen(options);
+    },
+  };
+  return { broker, memory, listening: () => listening };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe("hub.response: the subscriber's lifetime follows the response", () => {
+  it("stops listening to the broker when the client cancels the body", async () => {
+    const { broker, listening } = countingBroker();
+    const hub = createHub({ broker });
+    const response = await hub.response(new Request("http://h/events"), { topics: ["t"] });
+    assert.equal(listening(), 1);
+    await hub.publish("t", { data: "one" });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await until(() => listening() === 0, "the listener to be removed");
+  });
+  it("stops listening when the response is closed by its signal option", async () => {
+    const { broker, listening } = countingBroker();
+    const hub = createHub({ broker });
+    const controller = new AbortController();
+    const response = await hub.response(new Request("http://h/events"), {
+      topics: ["t"],
+      signal: controller.signal,
+    });
+    const text = response.text();
+    controller.abort();
+    assert.match(await text, /^id: h1\./m);
+    await until(() => listening() === 0, "the listener to be removed");
+  });
+  it("sends what was published, then ends the body when the broker is reset, and logs why", async () => {
+    const { broker, memory, listening } = countingBroker();
+    const hub = createHub({ broker });
+    const logged: unknown[] = [];
+    const response = await hub.response(new Request("http://h/events"), {
+      topics: ["t"],
+      logger: { error: (_message, error) => logged.push(error) },
+    });
+    await hub.publish("t", [{ data: "one" }, { data: "two" }]);
+    const text = response.text();
+    await until(() => listening() === 1, "the subscriber");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    memory.reset();
+    const body = await text;
+    assert.match(body, /data: one\n\n[^]*data: two\n\n$/);
+    assert.ok(logged.some((e) => e instanceof BrokerError && e.code === "broker-reset"));
+    assert.equal(listening(), 0);
+  });
+  it("signs the cursors it sends when the hub has a cursorSecret", async () => {
+    const hub = createHub({ broker: new MemoryBroker(), cursorSecret: "a secret of 16+ chars" });
+    const response = await hub.response(new Request("http://h/events"), { topics: ["t"] });
+    await hub.publish("t", { data: "signed" });
+    const [event] = await readMessages(response, 1);
+    assert.equal(event.data, "signed");
+    assert.match(event.id!, /~[\w-]+$/);
+    const again = await hub.subscribe({ topics: ["t"], lastEventId: event.id });
+    await again.cancel();
+  });
+});
+
 describe("hub.response when the broker fails", () => {
   it("answers an empty stream with retry: so the client comes back with the same cursor", async () => {
     const failing: Broker = {

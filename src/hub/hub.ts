@@ -2,7 +2,7 @@ import type { SSEEvent } from "../protocol/types.ts";
 import type { Broker, HubEvent } from "./broker.ts";
 import { decodeCursor, topicsTag } from "./cursor.ts";
 import { createCursorSigner, type CursorSigner } from "./cursor_signing.ts";
-import { openSubscription } from "./subscription.ts";
+import { openSubscription, type Subscription } from "./subscription.ts";
 import { DEFAULT_MAX_TOPICS_PER_SUBSCRIPTION, normalizeTopics, validateTopic } from "./topics.ts";
 import { validateHubEvents } from "./publish_validation.ts";
 import { hubResponse, type HubResponseOptions } from "./hub_response.ts";
@@ -94,29 +94,34 @@ export function createHub(options: HubOptions): Hub {
         return Promise.reject(error);
       }
     },
-    async subscribe({ topics, lastEventId, signal }) {
-      const sorted = normalizeTopics(topics, maxTopics);
-      const tag = topicsTag(sorted);
-      const sign = signer ? await signer : undefined;
-      let cursor;
-      if (lastEventId) {
-        const unsigned = sign ? await sign.verify(lastEventId) : lastEventId;
-        cursor = decodeCursor(unsigned, sorted);
-      }
-      return openSubscription({
-        broker,
-        topics: sorted,
-        tag,
-        cursor,
-        replayPageSize,
-        maxQueuedEvents,
-        signer: sign,
-        signal,
-      });
+    async subscribe(subscribeOptions) {
+      return (await open(subscribeOptions)).toStream();
     },
     response(request, responseOptions) {
-      return hubResponse(hub, request, responseOptions);
+      return hubResponse(open, request, responseOptions);
     },
   };
+
+  /** Validates topics and cursor, then opens a subscriber (read as a stream or sent to a writer). */
+  async function open({ topics, lastEventId, signal }: SubscribeOptions): Promise<Subscription> {
+    const sorted = normalizeTopics(topics, maxTopics);
+    const tag = topicsTag(sorted);
+    const sign = signer ? await signer : undefined;
+    let cursor;
+    if (lastEventId) {
+      const unsigned = sign ? await sign.verify(lastEventId) : lastEventId;
+      cursor = decodeCursor(unsigned, sorted);
+    }
+    return openSubscription({
+      broker,
+      topics: sorted,
+      tag,
+      cursor,
+      replayPageSize,
+      maxQueuedEvents,
+      signer: sign,
+      signal,
+    });
+  }
   return hub;
 }

@@ -1,10 +1,10 @@
 // hub.response: read the client's cursor from the request, subscribe, and answer with an event
 // stream; refused topics or cursors answer 400 with a message that says what to do.
-import type { SSEEvent } from "../protocol/types.ts";
 import type { SSEResponseOptions } from "../server/options.ts";
 import { sseResponse } from "../server/response.ts";
 import { BrokerError, HubCursorError, HubTopicError } from "./errors.ts";
-import type { Hub } from "./hub.ts";
+import type { SubscribeOptions } from "./hub.ts";
+import type { Subscription } from "./subscription.ts";
 
 /**
  * Options of `hub.response`: the topics, plus any option of `sseResponse` except `request` (the
@@ -43,18 +43,16 @@ export const BROKER_FAILURE_RETRY_MS = 2_000;
  * from the same cursor.
  */
 export async function hubResponse(
-  hub: Hub,
+  open: (options: SubscribeOptions) => Promise<Subscription>,
   request: Request,
   options: HubResponseOptions,
 ): Promise<Response> {
   const { topics, ...rest } = options;
-  let stream: ReadableStream<SSEEvent>;
+  let subscription: Subscription;
   try {
-    stream = await hub.subscribe({
-      topics,
-      lastEventId: lastEventIdOf(request),
-      signal: request.signal,
-    });
+    // No signal: the response's connection already watches the request, and its close ends the
+    // subscription (Subscription.sendTo).
+    subscription = await open({ topics, lastEventId: lastEventIdOf(request) });
   } catch (error) {
     if (error instanceof HubCursorError || error instanceof HubTopicError) {
       return new Response(error.message + "\n", {
@@ -81,5 +79,11 @@ export async function hubResponse(
     }
     throw error;
   }
-  return sseResponse(stream, { ...rest, request, queuePolicy: "close" });
+  // The subscriber sends straight into the connection's writer: no stream between them (one
+  // object, a promise and a read per event less), the same events and the same backpressure.
+  return sseResponse((writer) => subscription.sendTo(writer), {
+    ...rest,
+    request,
+    queuePolicy: "close",
+  });
 }

@@ -1,9 +1,17 @@
-// One subscriber's stream: live first, then history strictly after the cursor, then live with
-// the overlap dropped by position. Pull-based on purpose: a publisher only appends to this
-// subscriber's queue and resolves a promise; the bytes move in the subscriber's own `pull`, so
-// on Workers every write happens in the request that owns the stream (FIELD-NOTES).
+// One subscriber: live first, then history strictly after the cursor, then live with the overlap
+// dropped by position. A publisher only appends to this subscriber's live buffer and resolves a
+// promise; the events move in the subscriber's own continuation (a stream's `pull`, or the loop
+// of `sendTo`), so on Workers every write happens in the request that owns the response
+// (FIELD-NOTES).
+//
+// Shaped for fan-out at 10k subscribers per isolate: one object per subscriber with its state in
+// fields and its behaviour on the prototype (no closures per subscriber), the subscription itself
+// is the broker's listener, and the cursor string and the event object of a broadcast are shared
+// by every subscriber that holds the same cursor (see `eventFor`).
 import type { SSEEvent } from "../protocol/types.ts";
-import type { Broker, BrokerEntry, BrokerRead, TopicRead } from "./broker.ts";
+import { SSECloseError } from "../server/close_reason.ts";
+import type { SSEWriter } from "../server/writer.ts";
+import type { Broker, BrokerEntry, BrokerRead, ListenOptions, TopicRead } from "./broker.ts";
 import { encodeCursor, encodeCursorPosition } from "./cursor.ts";
 import type { CursorSigner } from "./cursor_signing.ts";
 import { BrokerError, HubCursorError } from "./errors.ts";
@@ -23,157 +31,214 @@ export interface SubscriptionPlan {
   signal: AbortSignal | undefined;
 }
 
-interface Pending {
-  topicIndex: number;
-  entries: BrokerEntry[];
-}
+const NO_PAGE: BrokerEntry[] = [];
 
 /**
- * Opens the live feed, reads the broker's state and the first page of history, checks the cursor
- * against it, and returns the subscriber's stream. Throws {@link HubCursorError} for a cursor that
- * points past a topic's newest event.
+ * One subscriber's state. Made by {@link openSubscription}; read either as a stream
+ * ({@link Subscription.toStream}) or pushed into an SSE writer ({@link Subscription.sendTo}).
+ * It is also the broker's listener ({@link ListenOptions}): the broker calls `onEntries` and
+ * `onError` as its methods.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBroker } from "./memory_broker.ts";
+ * import { openSubscription } from "./subscription.ts";
+ * const broker = new MemoryBroker();
+ * const subscription = await openSubscription({
+ *   broker, topics: ["t"], tag: "x", cursor: undefined, replayPageSize: 100,
+ *   maxQueuedEvents: 100, signer: undefined, signal: undefined,
+ * });
+ * const reader = subscription.toStream().getReader();
+ * console.log((await reader.read()).value); // { id: "h1.…" }
+ * await reader.cancel();
+ * ```
  */
-export async function openSubscription(plan: SubscriptionPlan): Promise<ReadableStream<SSEEvent>> {
-  const { broker, topics, tag, signer } = plan;
-  const stop = new AbortController();
-  const indexOf = new Map(topics.map((topic, i) => [topic, i]));
+export class Subscription implements ListenOptions {
+  readonly topics: string[];
+  readonly #plan: SubscriptionPlan;
+  readonly #stop = new AbortController();
+  /** Live entries not yet taken: topic index, entries, topic index, entries, ... */
+  #live: (number | BrokerEntry[])[] = [];
+  #liveCount = 0;
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+  /** Events ready to go out, in order. */
+  #out: SSEEvent[] = [];
+  #epoch = "";
+  #positions: string[] = [];
+  #parts: string[] = [];
+  #prefix = "";
+  /** Replay state per topic (made only when there is a cursor to replay from). */
+  #more: boolean[] | undefined;
+  #pages: BrokerEntry[][] | undefined;
+  #ended = false;
 
-  // Live first: everything published from here on lands in `live`, buffered until replay ends.
-  const live: Pending[] = [];
-  let liveCount = 0;
-  let failure: Error | undefined;
-  let wake: (() => void) | undefined;
-  const signal = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const fail = (error: Error) => {
-    failure ??= error;
-    stop.abort();
-    signal();
-  };
-  const onAbort = () => {
-    stop.abort();
-    signal();
-  };
-  plan.signal?.addEventListener("abort", onAbort, { once: true });
-
-  try {
-    await broker.listen({
-      topics,
-      signal: stop.signal,
-      onEntries(topic, entries) {
-        const topicIndex = indexOf.get(topic);
-        if (topicIndex === undefined || failure) return;
-        live.push({ topicIndex, entries });
-        liveCount += entries.length;
-        if (liveCount > plan.maxQueuedEvents) {
-          live.length = 0;
-          fail(
-            new BrokerError(
-              "slow-subscriber",
-              `This subscriber fell more than ${plan.maxQueuedEvents} events behind and was ` +
-                "disconnected; the client resumes from its cursor.",
-            ),
-          );
-          return;
-        }
-        signal();
-      },
-      onError: fail,
-    });
-  } catch (error) {
-    stop.abort();
-    plan.signal?.removeEventListener("abort", onAbort);
-    throw error;
+  constructor(plan: SubscriptionPlan) {
+    this.#plan = plan;
+    this.topics = plan.topics;
   }
 
-  // The replay state: what is still to be read per topic, and what has been read, not yet sent.
-  const out: SSEEvent[] = [];
-  let epoch: string;
-  let positions: string[];
-  let first: BrokerRead;
-  const more: boolean[] = topics.map(() => false);
-  const pages: BrokerEntry[][] = topics.map(() => []);
-  try {
-    const after = plan.cursor?.positions ?? topics.map(() => ZERO_POSITION);
-    first = await broker.read(
-      topics.map((topic, i) => ({ topic, after: after[i] })),
-      plan.cursor ? plan.replayPageSize : 0,
-    );
-    epoch = first.epoch;
-    if (!plan.cursor) {
-      // A fresh subscriber starts at the heads: nothing before now is replayed.
-      positions = first.topics.map((t) => t.head);
-    } else if (plan.cursor.epoch !== first.epoch) {
-      // The broker was reset since the cursor was made: every topic starts over, and says so.
-      positions = topics.map(() => ZERO_POSITION);
-      first = await broker.read(
-        topics.map((topic) => ({ topic, after: ZERO_POSITION })),
-        plan.replayPageSize,
+  /** The listener's stop signal (ListenOptions). */
+  get signal(): AbortSignal {
+    return this.#stop.signal;
+  }
+
+  /** The broker's live feed (ListenOptions): buffer, and wake the subscriber. */
+  onEntries(topic: string, entries: BrokerEntry[]): void {
+    const topics = this.topics;
+    // Most subscriptions hold one topic: no lookup structure per subscriber.
+    const topicIndex = topics.length === 1 ? (topic === topics[0] ? 0 : -1) : topics.indexOf(topic);
+    if (topicIndex === -1 || this.#failure) return;
+    this.#live.push(topicIndex, entries);
+    this.#liveCount += entries.length;
+    if (this.#liveCount > this.#plan.maxQueuedEvents) {
+      this.#live.length = 0;
+      this.#fail(
+        new BrokerError(
+          "slow-subscriber",
+          `This subscriber fell more than ${this.#plan.maxQueuedEvents} events behind and was ` +
+            "disconnected; the client resumes from its cursor.",
+        ),
       );
-      epoch = first.epoch;
-    } else {
-      positions = [...plan.cursor.positions];
-      first.topics.forEach((t, i) => {
-        if (comparePositions(positions[i], t.head) > 0) {
-          throw new HubCursorError(
-            "cursor-ahead",
-            `Last-Event-ID points past the newest event of topic "${t.topic}": it was forged or ` +
-              "belongs to another deployment. Reconnect without Last-Event-ID.",
-          );
-        }
-      });
+      return;
     }
-  } catch (error) {
-    stop.abort();
-    plan.signal?.removeEventListener("abort", onAbort);
-    throw error;
+    this.#signal();
   }
 
-  const prefix = encodeCursor(epoch, tag, []);
-  const parts = positions.map(encodeCursorPosition);
-  const setPosition = (i: number, position: string) => {
-    positions[i] = position;
-    parts[i] = encodeCursorPosition(position);
-  };
-  const cursor = () => prefix + "." + parts.join(".");
+  /** The broker lost the feed for good (ListenOptions). */
+  onError(error: Error): void {
+    this.#fail(error);
+  }
 
-  if (plan.cursor) {
-    const reset = plan.cursor.epoch !== epoch;
-    first.topics.forEach((t, i) => {
-      const requested = plan.cursor!.positions[i];
-      accept(i, t, reset ? "reset" : undefined, requested);
-    });
-  } else {
-    // An id-only event: the client holds a cursor before the first event arrives, so a
-    // reconnect in between resumes exactly instead of starting from "now" again.
-    out.push({ id: cursor() });
+  /** Also the plan signal's listener: `handleEvent` spares a closure per subscriber. */
+  handleEvent(): void {
+    this.#stop.abort();
+    this.#signal();
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    this.#stop.abort();
+    this.#signal();
+  }
+
+  /** Stops listening; idempotent. */
+  close(): void {
+    this.#stop.abort();
+    this.#plan.signal?.removeEventListener("abort", this);
+  }
+
+  /** Subscribes to the live feed, reads the broker's state and first page, checks the cursor. */
+  async open(): Promise<void> {
+    const plan = this.#plan;
+    const { broker, topics } = plan;
+    plan.signal?.addEventListener("abort", this, { once: true });
+    let first: BrokerRead;
+    try {
+      // Live first: everything published from here on lands in `#live`, buffered until replay
+      // ends.
+      await broker.listen(this);
+      const after = plan.cursor?.positions ?? topics.map(() => ZERO_POSITION);
+      first = await broker.read(
+        topics.map((topic, i) => ({ topic, after: after[i] })),
+        plan.cursor ? plan.replayPageSize : 0,
+      );
+      this.#epoch = first.epoch;
+      if (!plan.cursor) {
+        // A fresh subscriber starts at the heads: nothing before now is replayed.
+        this.#positions = first.topics.map((t) => t.head);
+      } else if (plan.cursor.epoch !== first.epoch) {
+        // The broker was reset since the cursor was made: every topic starts over, and says so.
+        this.#positions = topics.map(() => ZERO_POSITION);
+        first = await broker.read(
+          topics.map((topic) => ({ topic, after: ZERO_POSITION })),
+          plan.replayPageSize,
+        );
+        this.#epoch = first.epoch;
+      } else {
+        this.#positions = [...plan.cursor.positions];
+        first.topics.forEach((t, i) => {
+          if (comparePositions(this.#positions[i], t.head) > 0) {
+            throw new HubCursorError(
+              "cursor-ahead",
+              `Last-Event-ID points past the newest event of topic "${t.topic}": it was forged or ` +
+                "belongs to another deployment. Reconnect without Last-Event-ID.",
+            );
+          }
+        });
+      }
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+
+    this.#prefix = encodeCursor(this.#epoch, plan.tag, []) + ".";
+    this.#parts = this.#positions.map(encodeCursorPosition);
+    if (plan.cursor) {
+      this.#more = topics.map(() => false);
+      this.#pages = topics.map(() => NO_PAGE);
+      const reset = plan.cursor.epoch !== this.#epoch;
+      first.topics.forEach((t, i) => {
+        this.#accept(i, t, reset ? "reset" : undefined, plan.cursor!.positions[i]);
+      });
+      this.#drainPages();
+    } else {
+      // An id-only event: the client holds a cursor before the first event arrives, so a
+      // reconnect in between resumes exactly instead of starting from "now" again.
+      this.#out.push({ id: this.#cursor() });
+    }
+  }
+
+  #setPosition(i: number, position: string): void {
+    this.#positions[i] = position;
+    this.#parts[i] = encodeCursorPosition(position);
+  }
+
+  #cursor(): string {
+    const parts = this.#parts;
+    if (parts.length !== 1) return this.#prefix + parts.join(".");
+    // Subscribers of one topic at the same position make the same cursor: make it once.
+    const prefix = this.#prefix;
+    const part = parts[0];
+    if (prefix !== lastPrefix || part !== lastPart) {
+      lastPrefix = prefix;
+      lastPart = part;
+      lastCursor = prefix + part;
+    }
+    return lastCursor;
   }
 
   /** Takes one topic's read: a loss event if history is missing, then its entries as a page. */
-  function accept(i: number, t: TopicRead, reason: "reset" | undefined, requested: string) {
-    const lost = reason ?? (comparePositions(t.lostThrough, positions[i]) > 0 ? "trimmed" : "");
+  #accept(i: number, t: TopicRead, reason: "reset" | undefined, requested: string): void {
+    const lost = reason ??
+      (comparePositions(t.lostThrough, this.#positions[i]) > 0 ? "trimmed" : "");
     if (lost) {
-      if (lost === "trimmed") setPosition(i, t.lostThrough);
+      if (lost === "trimmed") this.#setPosition(i, t.lostThrough);
       const data: HistoryLost = {
         topic: t.topic,
         reason: lost,
         requested,
         resumedFrom: t.entries[0]?.id ?? null,
       };
-      out.push({ event: HISTORY_LOST_EVENT, data, id: cursor() });
+      this.#out.push({ event: HISTORY_LOST_EVENT, data, id: this.#cursor() });
     }
-    pages[i] = t.entries;
-    more[i] = t.more;
+    this.#pages![i] = t.entries;
+    this.#more![i] = t.more;
   }
 
-  /** Moves replayed entries to `out` in position order across topics, as far as is safe. */
-  function drainPages(): void {
+  /** Moves replayed entries to `#out` in position order across topics, as far as is safe. */
+  #drainPages(): void {
+    const pages = this.#pages!;
+    const more = this.#more!;
     for (;;) {
       let best = -1;
-      for (let i = 0; i < topics.length; i++) {
+      for (let i = 0; i < pages.length; i++) {
         // A topic with more to read and nothing in hand could hold the next-oldest entry: stop.
         if (pages[i].length === 0) {
           if (more[i]) return;
@@ -181,90 +246,197 @@ export async function openSubscription(plan: SubscriptionPlan): Promise<Readable
         }
         if (best === -1 || comparePositions(pages[i][0].id, pages[best][0].id) < 0) best = i;
       }
-      if (best === -1) return;
-      const entry = pages[best].shift()!;
-      emit(best, entry);
+      if (best === -1) {
+        // Replay is over: live from here on.
+        this.#pages = undefined;
+        this.#more = undefined;
+        return;
+      }
+      this.#emit(best, pages[best].shift()!);
     }
   }
 
-  function emit(i: number, entry: BrokerEntry): void {
-    setPosition(i, entry.id);
-    out.push(eventFor(cursor(), entry));
+  #emit(i: number, entry: BrokerEntry): void {
+    this.#setPosition(i, entry.id);
+    this.#out.push(eventFor(this.#cursor(), entry));
   }
 
-  async function readMore(): Promise<void> {
-    const wanted = topics.flatMap((_topic, i) => more[i] && pages[i].length === 0 ? [i] : []);
-    const read = await broker.read(
-      wanted.map((i) => ({ topic: topics[i], after: positions[i] })),
-      plan.replayPageSize,
+  async #readMore(): Promise<void> {
+    const pages = this.#pages!;
+    const more = this.#more!;
+    const wanted = this.topics.flatMap((_topic, i) => more[i] && pages[i].length === 0 ? [i] : []);
+    const read = await this.#plan.broker.read(
+      wanted.map((i) => ({ topic: this.topics[i], after: this.#positions[i] })),
+      this.#plan.replayPageSize,
     );
-    if (read.epoch !== epoch) {
+    if (read.epoch !== this.#epoch) {
       throw new BrokerError("broker-reset", "The broker was reset during replay; resume.");
     }
-    read.topics.forEach((t, k) => accept(wanted[k], t, undefined, positions[wanted[k]]));
+    read.topics.forEach((t, k) =>
+      this.#accept(wanted[k], t, undefined, this.#positions[wanted[k]])
+    );
   }
 
-  function drainLive(): void {
-    while (live.length > 0) {
-      const { topicIndex, entries } = live.shift()!;
-      liveCount -= entries.length;
+  #drainLive(): void {
+    const live = this.#live;
+    if (live.length === 0) return;
+    const positions = this.#positions;
+    for (let k = 0; k < live.length; k += 2) {
+      const topicIndex = live[k] as number;
+      const entries = live[k + 1] as BrokerEntry[];
       for (const entry of entries) {
         // The overlap with replay (and anything older than the cursor) is dropped by position.
-        if (comparePositions(entry.id, positions[topicIndex]) > 0) emit(topicIndex, entry);
+        if (comparePositions(entry.id, positions[topicIndex]) > 0) this.#emit(topicIndex, entry);
       }
+    }
+    live.length = 0;
+    this.#liveCount = 0;
+  }
+
+  /**
+   * Fills `#out` with the next events: resolves `true` when there are some, `false` when the
+   * plan's signal ended the subscription; rejects with the failure once `#out` is empty.
+   * Synchronous (no promise) when events are at hand, the usual case right after a wake.
+   */
+  #next(): boolean | Promise<boolean> {
+    for (;;) {
+      if (this.#out.length === 0) {
+        if (this.#pages) return this.#replayThenNext();
+        this.#drainLive();
+      }
+      if (this.#out.length > 0) return true;
+      // A closed connection (sendTo) ends quietly: nobody is left to tell of a failure.
+      if (!this.#ended) {
+        if (this.#failure) throw this.#failure;
+        if (!this.#plan.signal?.aborted) {
+          if (this.#live.length === 0) return this.#sleepThenNext();
+          continue;
+        }
+      }
+      this.#ended = true;
+      this.close();
+      return false;
     }
   }
 
-  const replaying = () => more.some(Boolean) || pages.some((p) => p.length > 0);
-  drainPages();
+  async #replayThenNext(): Promise<boolean> {
+    await this.#readMore();
+    this.#drainPages();
+    return await this.#next();
+  }
 
-  const cleanup = () => {
-    stop.abort();
-    plan.signal?.removeEventListener("abort", onAbort);
-  };
+  async #sleepThenNext(): Promise<boolean> {
+    await new Promise<void>((resolve) => (this.#wake = resolve));
+    return await this.#next();
+  }
 
-  return new ReadableStream<SSEEvent>({
-    async pull(controller) {
-      try {
-        for (;;) {
-          if (out.length === 0) {
-            if (replaying()) {
-              await readMore();
-              drainPages();
-            } else {
-              drainLive();
-            }
-          }
-          if (out.length > 0) {
-            for (const event of out) {
-              // Events may be shared between subscribers (see eventFor): never edit one in place.
-              if (signer && event.id !== undefined) {
-                controller.enqueue({ ...event, id: await signer.sign(event.id) });
-              } else {
-                controller.enqueue(event);
-              }
-            }
-            out.length = 0;
-            return;
-          }
-          if (failure) throw failure;
-          if (plan.signal?.aborted) {
-            cleanup();
-            controller.close();
-            return;
-          }
-          if (live.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        }
-      } catch (error) {
-        cleanup();
-        throw error;
+  /** Takes what is in `#out`, signed if the hub signs. */
+  async #signed(event: SSEEvent): Promise<SSEEvent> {
+    // Events may be shared between subscribers (see eventFor): never edit one in place.
+    if (event.id === undefined) return event;
+    return { ...event, id: await this.#plan.signer!.sign(event.id) };
+  }
+
+  /** The subscriber as a pull-based stream of events (what `hub.subscribe` returns). */
+  toStream(): ReadableStream<SSEEvent> {
+    return new ReadableStream<SSEEvent>(new SubscriptionSource(this), { highWaterMark: 0 });
+  }
+
+  /** One pull of the stream: enqueue every ready event, or close at the end. */
+  async pullInto(controller: ReadableStreamDefaultController<SSEEvent>): Promise<void> {
+    try {
+      let ready = this.#next();
+      if (ready !== true && ready !== false) ready = await ready;
+      if (!ready) {
+        controller.close();
+        return;
       }
-    },
-    cancel() {
-      cleanup();
-    },
-  }, { highWaterMark: 0 });
+      const out = this.#out;
+      const signer = this.#plan.signer;
+      for (const event of out) controller.enqueue(signer ? await this.#signed(event) : event);
+      out.length = 0;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Sends the subscriber's events to an SSE writer until the connection closes (the end of the
+   * returned promise) or the subscription fails (a rejection, the error the connection reports).
+   * Each send is awaited, so a slow client's connection queue holds the events back here, as a
+   * stream source would be read only as the queue has room. What `hub.response` uses: no stream
+   * between the hub and the response.
+   */
+  async sendTo(writer: SSEWriter): Promise<void> {
+    writer.closed.then(() => {
+      this.#ended = true;
+      this.close();
+      this.#signal();
+    });
+    const out = this.#out;
+    const signer = this.#plan.signer;
+    try {
+      for (;;) {
+        let ready = this.#next();
+        if (ready !== true && ready !== false) ready = await ready;
+        if (!ready) return;
+        // Only this loop adds to `#out` (a wake during the awaits below only adds to `#live`).
+        for (let k = 0; k < out.length; k++) {
+          const event = out[k];
+          try {
+            await writer.send(signer ? await this.#signed(event) : event);
+          } catch (error) {
+            // A closed connection ends the loop; a refused event was reported by the writer
+            // and the stream goes on (as `sseResponse` does for a stream source).
+            if (error instanceof SSECloseError) return;
+          }
+        }
+        out.length = 0;
+      }
+    } finally {
+      this.close();
+    }
+  }
 }
+
+/** The stream's underlying source: one small object, its methods on the prototype. */
+class SubscriptionSource implements UnderlyingDefaultSource<SSEEvent> {
+  constructor(readonly subscription: Subscription) {}
+  pull(controller: ReadableStreamDefaultController<SSEEvent>): Promise<void> {
+    return this.subscription.pullInto(controller);
+  }
+  cancel(): void {
+    this.subscription.close();
+  }
+}
+
+/**
+ * Opens the live feed, reads the broker's state and the first page of history, checks the cursor
+ * against it, and returns the subscriber. Throws {@link HubCursorError} for a cursor that points
+ * past a topic's newest event.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBroker } from "./memory_broker.ts";
+ * import { openSubscription } from "./subscription.ts";
+ * const subscription = await openSubscription({
+ *   broker: new MemoryBroker(), topics: ["t"], tag: "x", cursor: undefined,
+ *   replayPageSize: 100, maxQueuedEvents: 100, signer: undefined, signal: undefined,
+ * });
+ * subscription.close();
+ * ```
+ */
+export async function openSubscription(plan: SubscriptionPlan): Promise<Subscription> {
+  const subscription = new Subscription(plan);
+  await subscription.open();
+  return subscription;
+}
+
+// The last one-topic cursor made (see Subscription.#cursor).
+let lastPrefix = "";
+let lastPart = "";
+let lastCursor = "";
 
 // Subscribers of the same topics with the same history hold the same cursor, and a publish reaches
 // them one after another: they get the very same event object (one allocation per broadcast, not
