@@ -26,8 +26,14 @@ const only = new Set((option("--only") ?? "static,deno,bun,workerd,edge").split(
 const filter = option("--filter") ?? "";
 
 /** Runs a command, streaming its output; resolves with its exit code (killed after timeoutMs). */
-function run(command, commandArgs, { timeoutMs = 600_000, env = {} } = {}) {
+function run(command, commandArgs, options = {}) {
+  return runTimed(command, commandArgs, options).then((r) => r.code);
+}
+
+/** Like {@link run}, and says whether the command was killed for running past `timeoutMs`. */
+function runTimed(command, commandArgs, { timeoutMs = 600_000, env = {} } = {}) {
   return new Promise((done) => {
+    let timedOut = false;
     console.log(`\n$ ${[command.replace(repo + "/", ""), ...commandArgs].join(" ")}`);
     const child = spawn(command, commandArgs, {
       cwd: repo,
@@ -36,6 +42,7 @@ function run(command, commandArgs, { timeoutMs = 600_000, env = {} } = {}) {
       detached: true,
     });
     const timer = setTimeout(() => {
+      timedOut = true;
       console.error(`\n!! ${command} ran past ${timeoutMs} ms: killed`);
       try {
         process.kill(-child.pid, "SIGKILL");
@@ -47,7 +54,7 @@ function run(command, commandArgs, { timeoutMs = 600_000, env = {} } = {}) {
       try {
         process.kill(-child.pid, "SIGKILL");
       } catch { /* nothing left */ }
-      done(code ?? (signal ? 1 : 0));
+      done({ code: code ?? (signal ? 1 : 0), timedOut });
     });
   });
 }
@@ -158,29 +165,67 @@ async function docExamples() {
   record("doc examples", countJunit(junit), code, { expectTests: true });
 }
 
-async function denoSuite(files) {
-  const junit = join(out, "deno.xml");
-  const code = await run(bin("deno"), [
+// The shared suite runs in one process per runtime; each e2e file in a process of its own, so that
+// one hung file (a server that never answers, a child that never exits) costs at most
+// E2E_FILE_TIMEOUT_MS and is named, instead of taking the whole run down with it. A file killed
+// for hanging is run once more, and the output says so; a file that fails is not retried.
+const E2E_FILE_TIMEOUT_MS = 300_000;
+const SHARED_TIMEOUT_MS = 300_000;
+
+function batches(files) {
+  const shared = files.filter((f) => !f.startsWith("tests/e2e/"));
+  const e2e = files.filter((f) => f.startsWith("tests/e2e/"));
+  return [
+    ...(shared.length ? [{ files: shared, timeoutMs: SHARED_TIMEOUT_MS }] : []),
+    ...e2e.map((f) => ({ files: [f], timeoutMs: E2E_FILE_TIMEOUT_MS })),
+  ];
+}
+
+async function runtimeSuite(label, files, commandFor) {
+  const total = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  let exitCode = 0;
+  for (const [i, batch] of batches(files).entries()) {
+    const junit = join(out, `${label}-${i}.xml`);
+    const [command, commandArgs] = commandFor(batch.files, junit);
+    let result = await runTimed(command, commandArgs, { timeoutMs: batch.timeoutMs });
+    if (result.timedOut) {
+      console.error(`!! ${label}: ${batch.files.join(" ")} hung; running it once more`);
+      rmSync(junit, { force: true });
+      result = await runTimed(command, commandArgs, { timeoutMs: batch.timeoutMs });
+    }
+    const counts = countJunit(junit);
+    if (result.code !== 0 && counts.failed === 0) {
+      counts.failed = 1;
+      counts.failures.push(`${batch.files.join(" ")} exited with ${result.code}`);
+    }
+    if (result.code !== 0) exitCode = result.code;
+    total.passed += counts.passed;
+    total.failed += counts.failed;
+    total.skipped += counts.skipped;
+    total.failures.push(...counts.failures);
+  }
+  record(label, total, total.failed > 0 ? 0 : exitCode, { expectTests: files.length > 0 });
+}
+
+function denoSuite(files) {
+  return runtimeSuite("deno", files, (batch, junit) => [bin("deno"), [
     "test",
     "--allow-all",
     "--no-check",
     "--reporter=dot",
     `--junit-path=${junit}`,
-    ...files,
-  ]);
-  record("deno", countJunit(junit), code, { expectTests: files.length > 0 });
+    ...batch,
+  ]]);
 }
 
-async function bunSuite(files) {
-  const junit = join(out, "bun.xml");
-  const code = await run(bin("bun"), [
+function bunSuite(files) {
+  return runtimeSuite("bun", files, (batch, junit) => [bin("bun"), [
     "test",
     "--timeout=120000",
     "--reporter=junit",
     `--reporter-outfile=${junit}`,
-    ...files.map((f) => "./" + f),
-  ]);
-  record("bun", countJunit(junit), code, { expectTests: files.length > 0 });
+    ...batch.map((f) => "./" + f),
+  ]]);
 }
 
 /** Prints a bundled suite's results and records them. */
