@@ -1,3 +1,5 @@
+import type { HeadersInitLike } from "../web_types.ts";
+
 /** Headers an event stream must never carry: HTTP/2 forbids the first two, the third buffers. */
 const FORBIDDEN = ["connection", "transfer-encoding", "content-encoding", "content-length"];
 
@@ -22,7 +24,7 @@ const DEFAULT_RECORD: Record<string, string> = Object.fromEntries(DEFAULTS);
  * console.log(headers.get("content-type")); // "text/event-stream; charset=utf-8"
  * ```
  */
-export function headersFor(init?: HeadersInit): Headers {
+export function headersFor(init?: HeadersInitLike): Headers {
   // The common case in one step: building a Headers object up by set() and delete() costs a
   // few hundred bytes more per response on Bun, which adds up over 10k idle streams.
   if (init === undefined) return new Headers(DEFAULT_RECORD);

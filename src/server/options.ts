@@ -3,6 +3,7 @@ import type { SSEClock } from "./clock.ts";
 import type { SSECloseReason } from "./close_reason.ts";
 import type { SSEQueuePolicy } from "./queue.ts";
 import { SSEResponseError } from "./response_errors.ts";
+import type { HeadersInitLike } from "../web_types.ts";
 
 /** A keep-alive comment every 15 s when nothing else was written (Bun: see `runtime_bun.ts`). */
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
@@ -57,7 +58,7 @@ export interface SSEResponseOptions {
   statusText?: string;
   /** Headers merged over Herald's event-stream headers (`Connection`, `Transfer-Encoding`,
    * `Content-Encoding`, `Content-Length` are dropped: they break or buffer streams). */
-  headers?: HeadersInit;
+  headers?: HeadersInitLike;
   /** Sent first as `retry:`: how long a client waits before reconnecting, in milliseconds. */
   retryMs?: number;
   /** The text of the comment sent first, at once, so proxies and `fetch` see the stream start. */
