@@ -85,5 +85,10 @@ export async function hubResponse(
     ...rest,
     request,
     queuePolicy: "close",
+    // Called once, by the connection, whatever closed it: the subscriber stops listening at once.
+    onClose(reason) {
+      subscription.end();
+      rest.onClose?.(reason);
+    },
   });
 }

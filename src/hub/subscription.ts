@@ -362,41 +362,57 @@ export class Subscription implements ListenOptions {
   }
 
   /**
-   * Sends the subscriber's events to an SSE writer until the connection closes (the end of the
-   * returned promise) or the subscription fails (a rejection, the error the connection reports).
-   * Each send is awaited, so a slow client's connection queue holds the events back here, as a
-   * stream source would be read only as the queue has room. What `hub.response` uses: no stream
-   * between the hub and the response.
+   * Sends the subscriber's events to an SSE writer until {@link Subscription.end} is called (the
+   * connection closed: the returned promise resolves) or the subscription fails (a rejection, the
+   * error the connection reports). Each send is awaited, so a slow client's connection queue
+   * holds the events back here, as a stream source would be read only as the queue has room. What
+   * `hub.response` uses: no stream between the hub and the response, and one awaited promise per
+   * wake (the loop sleeps here, not in a nested async call).
    */
   async sendTo(writer: SSEWriter): Promise<void> {
-    writer.closed.then(() => {
-      this.#ended = true;
-      this.close();
-      this.#signal();
-    });
     const out = this.#out;
     const signer = this.#plan.signer;
     try {
       for (;;) {
-        let ready = this.#next();
-        if (ready !== true && ready !== false) ready = await ready;
-        if (!ready) return;
-        // Only this loop adds to `#out` (a wake during the awaits below only adds to `#live`).
-        for (let k = 0; k < out.length; k++) {
-          const event = out[k];
-          try {
-            await writer.send(signer ? await this.#signed(event) : event);
-          } catch (error) {
-            // A closed connection ends the loop; a refused event was reported by the writer
-            // and the stream goes on (as `sseResponse` does for a stream source).
-            if (error instanceof SSECloseError) return;
+        if (out.length === 0) {
+          if (this.#pages) {
+            await this.#readMore();
+            this.#drainPages();
+            continue;
           }
+          this.#drainLive();
         }
-        out.length = 0;
+        if (out.length > 0) {
+          // Only this loop adds to `#out` (a wake during the awaits below only adds to `#live`).
+          for (let k = 0; k < out.length; k++) {
+            const event = out[k];
+            try {
+              await writer.send(signer ? await this.#signed(event) : event);
+            } catch (error) {
+              // A closed connection ends the loop; a refused event was reported by the writer
+              // and the stream goes on (as `sseResponse` does for a stream source).
+              if (error instanceof SSECloseError) return;
+            }
+          }
+          out.length = 0;
+          continue;
+        }
+        // A closed connection ends quietly: nobody is left to tell of a failure.
+        if (this.#ended) return;
+        if (this.#failure) throw this.#failure;
+        if (this.#plan.signal?.aborted) return;
+        if (this.#live.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
       }
     } finally {
       this.close();
     }
+  }
+
+  /** The connection `sendTo` writes to has closed: stop listening, and end the loop. */
+  end(): void {
+    this.#ended = true;
+    this.close();
+    this.#signal();
   }
 }
 
