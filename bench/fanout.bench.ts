@@ -30,7 +30,7 @@ const option = (name: string, fallback: string) => {
 };
 const sizes = option("--sizes", "1000,10000").split(",").map(Number);
 const broadcasts = Number(option("--broadcasts", "100"));
-const IMPLS = option("--only", "herald,hono,minimal").split(",") as Impl[];
+const IMPLS = option("--only", "herald,response,hono,minimal").split(",") as Impl[];
 type Impl = "herald" | "response" | "hono" | "minimal";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

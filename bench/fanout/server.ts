@@ -96,8 +96,9 @@ async function handler(request: Request): Promise<Response> {
     case "/events":
       if (impl === "herald") {
         connections++;
-        request.signal.addEventListener("abort", () => connections--, { once: true });
-        return await hub.response(request, { topics: ["all"] });
+        // Counted down by the response's own close (as the other servers do), not by reading
+        // request.signal: on Bun that builds a signal per request, on Deno it warns.
+        return await hub.response(request, { topics: ["all"], onClose: () => connections-- });
       }
       if (impl === "hono") return await hono.fetch(request);
       if (impl === "response") return responseOnly(request);
