@@ -618,3 +618,33 @@ describe("sseResponse options", () => {
     assert.equal((await events(response)).length, 4);
   });
 });
+
+describe("sseResponse encodes a broadcast once", () => {
+  it("sends a frozen event shared by many connections as the same bytes to each", async () => {
+    const shared = Object.freeze({ id: "7", event: "tick", data: { n: 7 } });
+    const responses = [1, 2, 3].map(() =>
+      sseResponse(async (stream) => {
+        await stream.send(shared);
+      })
+    );
+    for (const response of responses) {
+      assert.deepEqual(await events(response), [
+        { event: "tick", data: '{"n":7}', id: "7", lastEventId: "7" },
+      ]);
+    }
+  });
+
+  it("re-encodes an unfrozen event edited in place between sends", async () => {
+    const event: SSEEvent = { id: "1", data: "first" };
+    const response = sseResponse(async (stream) => {
+      await stream.send(event);
+      event.id = "2";
+      event.data = "second";
+      await stream.send(event);
+    });
+    assert.deepEqual((await events(response)).map((m) => [m.id, m.data]), [
+      ["1", "first"],
+      ["2", "second"],
+    ]);
+  });
+});

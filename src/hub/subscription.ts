@@ -465,6 +465,8 @@ function eventFor(id: string, entry: BrokerEntry): SSEEvent {
   if (entry === sharedEntry && id === sharedId) return sharedEvent!;
   const event: SSEEvent = { id, data: entry.event.data };
   if (entry.event.event !== undefined) event.event = entry.event.event;
+  // Frozen, so a response may encode it once for all its subscribers (see src/server/connection).
+  Object.freeze(event);
   sharedId = id;
   sharedEntry = entry;
   sharedEvent = event;

@@ -11,6 +11,34 @@ import { sharedTickerFor, type Ticker } from "./ticker.ts";
 const RESOLVED: Promise<void> = Promise.resolve();
 // One encoder for every connection: it holds no state between calls.
 const ENCODER = new TextEncoder();
+
+// A broadcast (the hub's fan-out) sends one frozen event object to many connections one after
+// another, and their queues then drain the very same text: both are encoded once, not once per
+// connection. Only frozen events are cached by identity, since an unfrozen one may be edited in
+// place between sends. The shared bytes are safe to enqueue into many bodies: a default (not
+// byte) stream never transfers or detaches what it is given, and nothing writes into it.
+let lastFrozenEvent: SSEEvent | undefined;
+let lastFrozenText = "";
+let lastText = "";
+let lastBytes: Uint8Array = new Uint8Array(0);
+
+function encodeOnce(event: SSEEvent): string {
+  if (event === lastFrozenEvent) return lastFrozenText;
+  const text = encodeEvent(event);
+  if (Object.isFrozen(event)) {
+    lastFrozenEvent = event;
+    lastFrozenText = text;
+  }
+  return text;
+}
+
+function bytesOf(text: string): Uint8Array {
+  if (text !== lastText) {
+    lastBytes = ENCODER.encode(text);
+    lastText = text;
+  }
+  return lastBytes;
+}
 const DEFAULT_FIRST = encodeComment();
 const DEFAULT_FIRST_BYTES = ENCODER.encode(DEFAULT_FIRST);
 const KEEP_ALIVE = encodeComment();
@@ -184,7 +212,7 @@ export class SSEConnection implements UnderlyingDefaultSource<Uint8Array> {
     if (this.#closed) return handledRejection(this.#closeError);
     let text: string;
     try {
-      text = encodeEvent(event);
+      text = encodeOnce(event);
     } catch (error) {
       this.#logger.error("Herald sseResponse: an event was refused and not sent.", error);
       return handledRejection(error);
@@ -351,7 +379,7 @@ export class SSEConnection implements UnderlyingDefaultSource<Uint8Array> {
   #write(): void {
     const text = this.#queue.drain();
     try {
-      this.#controller.enqueue(ENCODER.encode(text));
+      this.#controller.enqueue(bytesOf(text));
     } catch (error) {
       return this.close("write-failed", error);
     }
