@@ -38,7 +38,11 @@ export interface BrokerRead {
   topics: TopicRead[];
 }
 
-/** How the hub listens to a broker's live feed. */
+/**
+ * How the hub listens to a broker's live feed. The hub passes its subscriber object itself as these
+ * options (one object per subscriber, no closures), so a broker must call `onEntries` and `onError`
+ * as methods of the object it was given (`options.onEntries(...)`), never detached from it.
+ */
 export interface ListenOptions {
   topics: readonly string[];
   /**
