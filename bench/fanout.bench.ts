@@ -13,12 +13,12 @@
 // test server in front of a private redis-server), REST requests per publish and per isolate.
 // Targets: Herald's CPU per delivery and memory per connection within 1.3x of the minimal
 // server's, and at least 2x better than Hono's on both. Missed targets are reported, not fatal.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { type BenchServer, startBenchServer } from "./support/loopback_server.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === "object";
@@ -34,44 +34,10 @@ const IMPLS = option("--only", "herald,response,hono,minimal").split(",") as Imp
 type Impl = "herald" | "response" | "hono" | "minimal";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Server {
-  port: number;
-  stop(): Promise<void>;
-}
+type Server = BenchServer;
 
 function startServer(impl: Impl): Promise<Server> {
-  const file = join(repo, "bench", "fanout", "server.ts");
-  const [command, commandArgs] = isDeno
-    ? [process.execPath, ["run", "-A", "--v8-flags=--expose-gc", file, impl]]
-    : [process.execPath, [file, impl]];
-  const child: ChildProcess = spawn(command, commandArgs, {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${impl} server did not start: ${out}`));
-    }, 30_000);
-    child.on("exit", (code) => reject(new Error(`${impl} server exited (${code}): ${out}`)));
-    child.stdout!.on("data", (data: Uint8Array) => {
-      out += new TextDecoder().decode(data);
-      const match = /PORT (\d+)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve({
-        port: Number(match[1]),
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done();
-            child.once("exit", () => done());
-            child.kill("SIGTERM");
-            setTimeout(() => child.kill("SIGKILL"), 2_000);
-          }),
-      });
-    });
-  });
+  return startBenchServer(join(repo, "bench", "fanout", "server.ts"), [impl], impl, 30_000);
 }
 
 async function get(port: number, path: string, method = "GET"): Promise<string> {

@@ -10,11 +10,11 @@
 // 1k and 10k idle streams: the growth divided by N.
 // Targets (issue 3): Herald >= 2x Hono's events/s; Herald's memory per connection within 1.3x
 // of the minimal server's. A missed target is reported, not fatal; a wrong event count is fatal.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type BenchServer, startBenchServer } from "./support/loopback_server.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const g = globalThis as unknown as {
@@ -35,48 +35,12 @@ const IMPLS = ["herald", "hono", "minimal"] as const;
 type Impl = typeof IMPLS[number];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Server {
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-}
+type Server = BenchServer;
 
 /** Starts bench/response/server.ts with this runtime; resolves once it prints its port. */
 function startServer(impl: Impl, workload: string, events: number, burst: number): Promise<Server> {
   const file = join(repo, "bench", "response", "server.ts");
-  const serverArgs = [impl, workload, String(events), String(burst)];
-  const [command, commandArgs] = g.Deno
-    ? [g.Deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", file, ...serverArgs]]
-    : [g.process.execPath, [file, ...serverArgs]];
-  const child: ChildProcess = spawn(command, commandArgs, {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${impl} server did not start: ${out}`));
-    }, 20_000);
-    child.on("exit", (code) => reject(new Error(`${impl} server exited (${code}): ${out}`)));
-    child.stdout!.on("data", (data: Uint8Array) => {
-      out += new TextDecoder().decode(data);
-      const match = /PORT (\d+)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve({
-        port: Number(match[1]),
-        pid: child.pid!,
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done();
-            child.once("exit", () => done());
-            child.kill("SIGTERM");
-            setTimeout(() => child.kill("SIGKILL"), 2_000);
-          }),
-      });
-    });
-  });
+  return startBenchServer(file, [impl, workload, String(events), String(burst)], impl, 20_000);
 }
 
 const REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" +

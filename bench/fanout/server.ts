@@ -15,6 +15,7 @@ import process from "node:process";
 import { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { createHub, MemoryBroker, sseResponse, type SSEWriter } from "../../mod.ts";
+import { serveOnLoopback } from "../support/loopback_server.ts";
 
 const impl = process.argv[2] ?? (globalThis as { Deno?: { args: string[] } }).Deno?.args[0];
 const EVENT_BYTES = 200;
@@ -124,29 +125,4 @@ async function handler(request: Request): Promise<Response> {
   return new Response("not found", { status: 404 });
 }
 
-const g = globalThis as unknown as {
-  Deno?: {
-    serve(
-      options: { hostname: string; port: number; onListen(addr: { port: number }): void },
-      handler: (request: Request) => Response | Promise<Response>,
-    ): unknown;
-  };
-  Bun?: {
-    serve(options: {
-      hostname: string;
-      port: number;
-      idleTimeout: number;
-      fetch: (request: Request) => Response | Promise<Response>;
-    }): { port: number };
-  };
-};
-if (g.Deno) {
-  g.Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: ({ port }) => console.log(`PORT ${port}`),
-  }, handler);
-} else {
-  const server = g.Bun!.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handler });
-  console.log(`PORT ${server.port}`);
-}
+serveOnLoopback(handler);

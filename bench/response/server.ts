@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { sseResponse } from "../../mod.ts";
+import { serveOnLoopback } from "../support/loopback_server.ts";
 
 const [impl, workload, eventsArg, burstArg] = (globalThis as { Deno?: { args: string[] } }).Deno
   ?.args ?? (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
@@ -91,30 +92,4 @@ function handler(request: Request): Response | Promise<Response> {
   return minimal();
 }
 
-const g = globalThis as unknown as {
-  Deno?: {
-    serve(
-      options: { hostname: string; port: number; onListen(addr: { port: number }): void },
-      handler: (request: Request) => Response | Promise<Response>,
-    ): unknown;
-  };
-  Bun?: {
-    serve(options: {
-      hostname: string;
-      port: number;
-      idleTimeout: number;
-      fetch: (request: Request) => Response | Promise<Response>;
-    }): { port: number };
-  };
-};
-if (g.Deno) {
-  g.Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: ({ port }) => console.log(`PORT ${port}`),
-  }, handler);
-} else {
-  // idleTimeout 0 for every implementation: the idle workload keeps connections quiet.
-  const server = g.Bun!.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: handler });
-  console.log(`PORT ${server.port}`);
-}
+serveOnLoopback(handler);
