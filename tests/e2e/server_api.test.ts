@@ -3,7 +3,8 @@
 // files started as processes, talked to over loopback with fetch and Herald's parser.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type SSEMessage, SSEParserStream } from "../../mod.ts";
+import type { SSEMessage } from "../../mod.ts";
+import { eventStreamOf } from "../support/reference_client.ts";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
 import { signToken, type TokenClaims } from "../../examples/server/jwt.ts";
 import { runtime } from "../support/runtime.ts";
@@ -89,27 +90,8 @@ async function subscribe(
     return { status: response.status, ...body.error, headers: response.headers };
   }
   assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
-  const reader = response.body!.pipeThrough(new SSEParserStream()).getReader();
-  return {
-    response,
-    async next(timeoutMs = READ_TIMEOUT_MS) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        const { value, done } = await Promise.race([reader.read(), timeout]);
-        if (done) throw new Error("the stream ended");
-        return value;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    close() {
-      controller.abort();
-      reader.cancel().catch(() => {});
-    },
-  };
+  const stream = eventStreamOf(response, controller);
+  return { ...stream, next: (timeoutMs = READ_TIMEOUT_MS) => stream.next(timeoutMs) };
 }
 
 function stream(result: Stream | Refusal): Stream {

@@ -33,6 +33,20 @@ export async function openEvents(
   if (response.status !== 200) {
     throw new Error(`GET /v1/events?${query}: ${response.status} ${await response.text()}`);
   }
+  return eventStreamOf(response, controller);
+}
+
+/**
+ * Reads a 200 event-stream response with Herald's parser: `next()` gives each event in turn, with a
+ * timeout; `close()` aborts the request through `controller`.
+ *
+ * @example
+ * ```ts ignore
+ * const controller = new AbortController();
+ * const events = eventStreamOf(await fetch(url, { signal: controller.signal }), controller);
+ * ```
+ */
+export function eventStreamOf(response: Response, controller: AbortController): EventStream {
   const reader = response.body!.pipeThrough(new SSEParserStream()).getReader();
   return {
     response,
