@@ -13,7 +13,7 @@ import {
 } from "../../mod.ts";
 import { UpstashBroker, type UpstashBrokerOptions } from "../../src/adapters/upstash.ts";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash_rest_server.ts";
-import { dataOf, staysQuiet, take } from "../hub_helpers.ts";
+import { dataOf, staysQuiet, take, until } from "../hub_helpers.ts";
 import { runtime } from "../support/runtime.ts";
 
 let server: UpstashRestServer;
@@ -36,20 +36,6 @@ function broker(options: Partial<UpstashBrokerOptions> = {}): UpstashBroker {
   });
   brokers.push(made);
   return made;
-}
-
-async function until(
-  check: () => boolean,
-  what: string | (() => string),
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 before(async () => {
