@@ -16,12 +16,21 @@ import {
   MemoryBroker,
   nextPosition,
   normalizeTopics,
-  type SSEEvent,
   type SSEMessage,
   topicsTag,
   validateTopic,
 } from "../mod.ts";
-import { dataOf, staysQuiet, take } from "./hub_helpers.ts";
+import {
+  dataOf,
+  expectedCount,
+  lcgRandom,
+  pumpResuming,
+  receivedCount,
+  resubscribe,
+  resumingClients,
+  staysQuiet,
+  take,
+} from "./hub_helpers.ts";
 
 function refused(code: string, ErrorClass: new (...args: never[]) => Error) {
   return (error: unknown) => {
@@ -524,59 +533,24 @@ describe("hub.response when the broker fails", () => {
 
 describe("hub property: random disconnects and resumes (MemoryBroker)", () => {
   it("every client gets every event of its topics exactly once, in order per topic", async () => {
-    let seed = 0x5eed;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const random = lcgRandom(0x5eed);
     const topics = ["t0", "t1", "t2", "t3", "t4"];
     const totalEvents = 10_000;
     const hub = createHub({
       broker: new MemoryBroker({ maxEventsPerTopic: totalEvents }),
       replayPageSize: 64,
     });
-    const clients = Array.from({ length: 8 }, (_, c) => ({
-      topics: topics.filter((_, i) => (c + i) % 3 !== 0),
-      cursor: undefined as string | undefined,
-      reader: undefined as ReadableStreamDefaultReader<SSEEvent> | undefined,
-      seen: new Map<string, number[]>(),
-      reconnects: 0,
-    }));
-    const connect = async (client: (typeof clients)[number]) => {
-      client.reader = (await hub.subscribe({ topics: client.topics, lastEventId: client.cursor }))
-        .getReader();
-    };
-    for (const client of clients) await connect(client);
-    // Each client drains its stream, keeps the cursor as EventSource would, and drops at random.
-    const pump = async (client: (typeof clients)[number], done: () => boolean) => {
-      while (true) {
-        const result = await client.reader!.read();
-        if (result.done) return;
-        const event = result.value;
-        if (event.id) client.cursor = event.id;
-        if (event.data !== undefined) {
-          const { topic, n } = event.data as { topic: string; n: number };
-          const list = client.seen.get(topic) ?? [];
-          list.push(n);
-          client.seen.set(topic, list);
-        }
-        if (done()) return;
-        if (random() < 0.002) {
-          await client.reader!.cancel();
-          client.reconnects++;
-          await connect(client);
-        }
-      }
-    };
+    const clients = resumingClients(topics, 8);
+    for (const client of clients) await resubscribe(hub, client);
     const counters = new Map(topics.map((t) => [t, 0]));
     let published = 0;
-    const expectedCounts = (client: (typeof clients)[number]) =>
-      client.topics.reduce((sum, t) => sum + counters.get(t)!, 0);
-    const received = (client: (typeof clients)[number]) =>
-      [...client.seen.values()].reduce((sum, l) => sum + l.length, 0);
     const allDone = () =>
-      published >= totalEvents && clients.every((c) => received(c) >= expectedCounts(c));
-    const pumps = clients.map((client) => pump(client, allDone));
+      published >= totalEvents &&
+      clients.every((c) => receivedCount(c) >= expectedCount(c, counters));
+    // Each client drains its stream, keeps the cursor as EventSource would, and drops at random.
+    const pumps = clients.map((client) =>
+      pumpResuming(hub, client, { done: allDone, dropChance: 0.002, random })
+    );
     const started = Date.now();
     while (published < totalEvents) {
       const topic = topics[Math.floor(random() * topics.length)];

@@ -1,5 +1,5 @@
 // Helpers shared by the hub's tests (tests/hub*.test.ts and tests/e2e/hub*.test.ts).
-import { createParser, type SSEEvent, type SSEMessage } from "../mod.ts";
+import { createParser, type Hub, type SSEEvent, type SSEMessage } from "../mod.ts";
 
 /** Reads `count` events from a reader, failing after `timeoutMs` with what it got so far. */
 export async function take(
@@ -122,4 +122,76 @@ export async function until(
 /** The JSON data of the `message` events a client got (id-only blocks dispatch nothing). */
 export function jsonData(client: CollectingClient): unknown[] {
   return client.messages.filter((m) => m.event === "message").map((m) => JSON.parse(m.data));
+}
+
+/** A deterministic random source (an LCG) for the property tests: a failure replays exactly. */
+export function lcgRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+}
+
+/** A subscriber of the resume properties: its topics, its cursor, and the `n`s seen per topic. */
+export interface ResumingClient {
+  topics: string[];
+  cursor?: string;
+  reader?: ReadableStreamDefaultReader<SSEEvent>;
+  seen: Map<string, number[]>;
+  reconnects: number;
+}
+
+/** `count` clients, each on the topics whose index `i` has `(c + i) % 3 !== 0`. */
+export function resumingClients(topics: string[], count: number): ResumingClient[] {
+  return Array.from({ length: count }, (_, c) => ({
+    topics: topics.filter((_, i) => (c + i) % 3 !== 0),
+    seen: new Map<string, number[]>(),
+    reconnects: 0,
+  }));
+}
+
+/** (Re)subscribes `client` from its cursor, as a browser's EventSource would on reconnect. */
+export async function resubscribe(hub: Hub, client: ResumingClient): Promise<void> {
+  client.reader = (await hub.subscribe({ topics: client.topics, lastEventId: client.cursor }))
+    .getReader();
+}
+
+/**
+ * Drains `client`'s stream, keeping the cursor and each event's `{ topic, n }`, and drops and
+ * resumes with probability `dropChance` after each event, until `done()` or the stream ends.
+ */
+export async function pumpResuming(
+  hub: Hub,
+  client: ResumingClient,
+  options: { done: () => boolean; dropChance: number; random: () => number },
+): Promise<void> {
+  for (;;) {
+    const result = await client.reader!.read();
+    if (result.done) return;
+    const event = result.value;
+    if (event.id) client.cursor = event.id;
+    if (event.data !== undefined) {
+      const { topic, n } = event.data as { topic: string; n: number };
+      const list = client.seen.get(topic) ?? [];
+      list.push(n);
+      client.seen.set(topic, list);
+    }
+    if (options.done()) return;
+    if (options.random() < options.dropChance) {
+      await client.reader!.cancel();
+      client.reconnects++;
+      await resubscribe(hub, client);
+    }
+  }
+}
+
+/** How many events `client` received, over all its topics. */
+export function receivedCount(client: ResumingClient): number {
+  return [...client.seen.values()].reduce((sum, list) => sum + list.length, 0);
+}
+
+/** How many events were published on `client`'s topics, by the per-topic `counters`. */
+export function expectedCount(client: ResumingClient, counters: Map<string, number>): number {
+  return client.topics.reduce((sum, topic) => sum + counters.get(topic)!, 0);
 }

@@ -4,16 +4,21 @@
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
-import {
-  createHub,
-  decodeCursor,
-  HISTORY_LOST_EVENT,
-  type HistoryLost,
-  type SSEEvent,
-} from "../../mod.ts";
+import { createHub, decodeCursor, HISTORY_LOST_EVENT, type HistoryLost } from "../../mod.ts";
 import { UpstashBroker, type UpstashBrokerOptions } from "../../src/adapters/upstash.ts";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash_rest_server.ts";
-import { dataOf, staysQuiet, take, until } from "../hub_helpers.ts";
+import {
+  dataOf,
+  expectedCount,
+  lcgRandom,
+  pumpResuming,
+  receivedCount,
+  resubscribe,
+  resumingClients,
+  staysQuiet,
+  take,
+  until,
+} from "../hub_helpers.ts";
 import { runtime } from "../support/runtime.ts";
 
 let server: UpstashRestServer;
@@ -252,11 +257,7 @@ describe("UpstashBroker live feed", () => {
 
 describe("UpstashBroker property: random disconnects, resumes and upstream drops", () => {
   it("every client gets every event of its topics exactly once, in order per topic", async () => {
-    let seed = 0xc0ffee;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const random = lcgRandom(0xc0ffee);
     const topics = ["p0", "p1", "p2", "p3"];
     const totalEvents = 10_000;
     const made = broker({
@@ -265,50 +266,16 @@ describe("UpstashBroker property: random disconnects, resumes and upstream drops
       pingTimeoutMs: 500,
     });
     const hub = createHub({ broker: made, replayPageSize: 200 });
-    type Client = {
-      topics: string[];
-      cursor?: string;
-      reader?: ReadableStreamDefaultReader<SSEEvent>;
-      seen: Map<string, number[]>;
-      reconnects: number;
-    };
-    const clients: Client[] = Array.from({ length: 6 }, (_, c) => ({
-      topics: topics.filter((_, i) => (c + i) % 3 !== 0),
-      seen: new Map(),
-      reconnects: 0,
-    }));
-    const connect = async (client: Client) => {
-      client.reader = (await hub.subscribe({ topics: client.topics, lastEventId: client.cursor }))
-        .getReader();
-    };
-    for (const client of clients) await connect(client);
+    const clients = resumingClients(topics, 6);
+    for (const client of clients) await resubscribe(hub, client);
     const counters = new Map(topics.map((t) => [t, 0]));
     let published = 0;
-    const expected = (c: Client) => c.topics.reduce((sum, t) => sum + counters.get(t)!, 0);
-    const received = (c: Client) => [...c.seen.values()].reduce((sum, l) => sum + l.length, 0);
     const allDone = () =>
-      published >= totalEvents && clients.every((c) => received(c) >= expected(c));
-    const pump = async (client: Client) => {
-      for (;;) {
-        const result = await client.reader!.read();
-        if (result.done) return;
-        const event = result.value;
-        if (event.id) client.cursor = event.id;
-        if (event.data !== undefined) {
-          const { topic, n } = event.data as { topic: string; n: number };
-          const list = client.seen.get(topic) ?? [];
-          list.push(n);
-          client.seen.set(topic, list);
-        }
-        if (allDone()) return;
-        if (random() < 0.004) {
-          await client.reader!.cancel();
-          client.reconnects++;
-          await connect(client);
-        }
-      }
-    };
-    const pumps = clients.map(pump);
+      published >= totalEvents &&
+      clients.every((c) => receivedCount(c) >= expectedCount(c, counters));
+    const pumps = clients.map((client) =>
+      pumpResuming(hub, client, { done: allDone, dropChance: 0.004, random })
+    );
     let drops = 0;
     let subscribesAtDrop = 0;
     const started = Date.now();
