@@ -1,6 +1,7 @@
 // A test server that speaks the Upstash Redis REST protocol (as the official `@upstash/redis`
-// client speaks it, see /work/shared/FIELD-NOTES.md) in front of a real redis-server, with fault
-// injection. It runs in-process on Deno and Bun and talks RESP2 to Redis over node:net.
+// client speaks it) in front of a real redis-server, with fault injection. It runs in-process on
+// Deno and Bun and talks RESP2 to Redis over node:net. Every request can be observed (`onRequest`)
+// and several tokens accepted (`tokens`), so a benchmark can count traffic per client and kind.
 //
 // What it implements:
 // - POST `/` with one command as a JSON array (`["SET", "k", "v"]`), arguments strings, numbers
@@ -38,6 +39,24 @@ export interface UpstashRestServerOptions {
   token?: string;
   /** Delay added before every request is handled, in ms. Default 0. Settable later. */
   latencyMs?: number;
+  /** More bearer tokens accepted besides `token`: one per simulated isolate, say, so traffic can
+   * be told apart by client ({@link UpstashRestRequest.token}). More can be added later with
+   * {@link UpstashRestServer.addToken}. */
+  tokens?: readonly string[];
+  /** Called with every authorised request that reaches Redis (a subscribe stream's opening
+   * included, as `["SUBSCRIBE", channel]`), before it is run: to count or classify traffic by
+   * command, script or token. It must not throw. */
+  onRequest?: (request: UpstashRestRequest) => void;
+}
+
+/** What {@link UpstashRestServerOptions.onRequest} is told of one request. */
+export interface UpstashRestRequest {
+  /** "/", "/pipeline", "/multi-exec", "/subscribe", "/psubscribe", or "/<command>" (path form). */
+  endpoint: string;
+  /** The bearer token the client sent. */
+  token: string;
+  /** The commands, as strings; one for "/" and the path form, several for a pipeline. */
+  commands: readonly (readonly string[])[];
 }
 
 /** How {@link UpstashRestServer.dropSubscriptions} ends the open subscribe streams. */
@@ -95,6 +114,8 @@ export interface UpstashRestServer {
   readonly openSubscriptions: number;
   /** Subscribe streams open now and stalled by `dropSubscriptions({ mode: "stall" })`. */
   readonly stalledSubscriptions: number;
+  /** Accepts one more bearer token from now on (see {@link UpstashRestServerOptions.tokens}). */
+  addToken(token: string): void;
   /** Closes every stream and Redis connection, stops listening, and stops the redis-server it
    * started (if it started one). */
   stop(): Promise<void>;
@@ -199,15 +220,29 @@ function toCommands(value: unknown): string[][] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Redis } from "@upstash/redis";
- * import { startUpstashRestServer } from "./upstash_rest_server.ts";
- * const server = await startUpstashRestServer();
+ * import { startUpstashRestServer, type UpstashRestRequest } from "./upstash_rest_server.ts";
+ * const heard: UpstashRestRequest[] = [];
+ * const server = await startUpstashRestServer({
+ *   tokens: ["isolate-2"],
+ *   onRequest: (request) => heard.push(request),
+ * });
  * try {
- *   const redis = new Redis({ url: server.url, token: server.token });
+ *   const redis = new Redis({ url: server.url, token: server.token, enableAutoPipelining: false });
  *   await redis.set("greeting", "hello");
- *   console.log(await redis.get("greeting"), server.counters.byCommand.SET); // hello 1
+ *   assert.equal(await redis.get("greeting"), "hello");
+ *   assert.equal(server.counters.byCommand.SET, 1);
+ *   const other = new Redis({ url: server.url, token: "isolate-2", enableAutoPipelining: false });
+ *   assert.equal(await other.get("greeting"), "hello");
+ *   assert.deepEqual(heard.map((r) => [r.token === server.token, r.commands[0][0]]), [
+ *     [true, "set"],
+ *     [true, "get"],
+ *     [false, "get"],
+ *   ]);
  *   server.failNext(1, 503); // the next request fails
- *   server.dropSubscriptions({ mode: "stall" }); // open subscribe streams go silent
+ *   await assert.rejects(redis.get("greeting"));
+ *   assert.equal(server.dropSubscriptions({ mode: "stall" }), 0); // no subscribe stream open
  * } finally {
  *   await server.stop();
  * }
@@ -220,6 +255,11 @@ export async function startUpstashRestServer(
   const redisUrl = options.redisUrl ?? ownRedis!.url;
   const redisPort = Number(new URL(redisUrl).port || 6379);
   const token = options.token ?? crypto.randomUUID().replaceAll("-", "");
+  const accepted = new Set([
+    `Bearer ${token}`,
+    ...(options.tokens ?? []).map((t) => `Bearer ${t}`),
+  ]);
+  const onRequest = options.onRequest;
 
   const freshCounters = (): UpstashRestCounters => ({
     requests: 0,
@@ -349,11 +389,13 @@ export async function startUpstashRestServer(
   async function subscribe(
     kind: "subscribe" | "psubscribe",
     names: string[],
+    heard: (commands: string[][]) => void,
   ): Promise<Response> {
     if (names.length === 0) {
       return json({ error: `ERR /${kind}/<name>: name the channel or pattern in the path` }, 400);
     }
     count([[kind.toUpperCase(), ...names]]);
+    heard([[kind.toUpperCase(), ...names]]);
     syncToken++;
     const connection = await connect(`herald-upstash-${kind}`);
     counters.subscriptionsOpened++;
@@ -412,7 +454,8 @@ export async function startUpstashRestServer(
         failures.status,
       );
     }
-    if (request.headers.get("authorization") !== `Bearer ${token}`) {
+    const authorization = request.headers.get("authorization") ?? "";
+    if (!accepted.has(authorization)) {
       counters.unauthorized++;
       return json({
         error: "WRONGPASS invalid or missing auth token: send Authorization: Bearer <token>",
@@ -427,9 +470,11 @@ export async function startUpstashRestServer(
     if (request.method !== "POST" && request.method !== "GET") {
       return json({ error: `ERR method ${request.method} not allowed: use POST` }, 405);
     }
+    const heard = (commands: string[][]) =>
+      onRequest?.({ endpoint, token: authorization.slice("Bearer ".length), commands });
     try {
       if (first === "subscribe" || first === "psubscribe") {
-        return await subscribe(first, segments.slice(1));
+        return await subscribe(first, segments.slice(1), heard);
       }
       if (first === undefined || first === "pipeline" || first === "multi-exec") {
         if (request.method !== "POST") {
@@ -441,15 +486,22 @@ export async function startUpstashRestServer(
         } catch (error) {
           throw new BadRequest(`ERR the body is not JSON: ${(error as Error).message}`);
         }
-        if (first === undefined) return await single(toCommand(body), base64);
+        if (first === undefined) {
+          const command = toCommand(body);
+          heard([command]);
+          return await single(command, base64);
+        }
         const commands = toCommands(body);
+        heard(commands);
         return first === "pipeline"
           ? await pipeline(commands, base64)
           : await multiExec(commands, base64);
       }
       // URL-path form: /set/key/value, or POST /set/key with the value as the body.
       const tail = request.method === "POST" ? await request.text() : "";
-      return await single(toCommand(tail === "" ? segments : [...segments, tail]), base64);
+      const command = toCommand(tail === "" ? segments : [...segments, tail]);
+      heard([command]);
+      return await single(command, base64);
     } catch (error) {
       if (error instanceof BadRequest) return json({ error: error.message }, 400);
       // Redis itself is unreachable: a 5xx, as a real outage would answer.
@@ -486,6 +538,9 @@ export async function startUpstashRestServer(
     },
     get stalledSubscriptions() {
       return [...subscriptions].filter((s) => s.stalled).length;
+    },
+    addToken(extra: string) {
+      accepted.add(`Bearer ${extra}`);
     },
     async stop() {
       if (stopped) return;
