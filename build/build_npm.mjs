@@ -82,6 +82,9 @@ function compile(pairs, outDir) {
   }
   const args = [
     ...pairs.map(([, source]) => source),
+    // The repository's tsconfig.json maps `@herald/sse` for Bun and editors; the package is built
+    // from the options below alone.
+    "--ignoreConfig",
     ...["--outDir", outDir, "--rootDir", "."],
     ...["--target", "es2023", "--lib", "es2023,dom,dom.iterable"],
     ...["--module", "esnext", "--moduleResolution", "bundler"],
@@ -107,7 +110,7 @@ function compile(pairs, outDir) {
       `tsc failed (${result.error?.message ?? `exit ${result.status}`}):\n` +
         `${result.stdout}${result.stderr}\n` +
         "Fix the errors above: the sources must type-check with plain TypeScript and the web " +
-        "platform's types (no Deno or Bun globals outside their runtime_* files' casts).",
+        "platform's types (no Deno or Bun globals outside src/capabilities.ts's casts).",
     );
   }
 }

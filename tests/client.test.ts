@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import {
   connect,
   type ConnectOptions,
-  DEFAULT_RETRY_POLICY,
   EventSource,
   SSEClientError,
   type SSEMessage,
 } from "../mod.ts";
+import { DEFAULT_RETRY_POLICY } from "../client.ts";
 import { parseRetryAfterMs, resolveRetryPolicy, retryDelayMs } from "../src/client/retry_policy.ts";
 import { readBodyStart } from "../src/client/read_body_start.ts";
 import { runtime } from "./support/runtime.ts";
@@ -217,6 +217,38 @@ describe("connect with the fetch option", () => {
       if (message.data === "1") break;
     }
     assert.equal(connection.readyState, 2);
+  });
+
+  it("a program that breaks after two messages and saves lastEventId resumes with the third", async () => {
+    // A server with five numbered events that resumes after Last-Event-ID, sending everything
+    // that follows in one chunk: the client parses all of it before the loop takes the first.
+    const seen: (string | null)[] = [];
+    const server = (_url: string, init: RequestInit): Promise<Response> => {
+      const after = new Headers(init.headers).get("last-event-id");
+      seen.push(after);
+      let text = "";
+      for (let n = Number(after ?? 0) + 1; n <= 5; n++) text += `id: ${n}\ndata: ${n}\n\n`;
+      return Promise.resolve(
+        new Response(text, { headers: { "content-type": "text/event-stream" } }),
+      );
+    };
+    const first = connect(URL_, { fetch: server, timers: fastTimers() });
+    assert.equal(first.lastEventId, "", "nothing consumed yet");
+    const consumed: string[] = [];
+    for await (const message of first) {
+      consumed.push(message.data);
+      assert.equal(first.lastEventId, message.id, "the id of the message being handled");
+      if (consumed.length === 2) break;
+    }
+    const saved = first.lastEventId;
+    assert.equal(saved, "2");
+
+    const resumed = connect(URL_, { fetch: server, lastEventId: saved, timers: fastTimers() });
+    assert.equal(resumed.lastEventId, "2", "before the first message: the lastEventId option");
+    const next = await resumed.next();
+    resumed.close();
+    assert.equal(next.value?.data, "3");
+    assert.deepEqual(seen, [null, "2"]);
   });
 });
 

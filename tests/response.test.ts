@@ -4,7 +4,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   createParser,
-  type SSEClock,
   SSECloseError,
   type SSECloseReason,
   SSEEncodeError,
@@ -12,8 +11,8 @@ import {
   type SSEMessage,
   sseResponse,
   SSEResponseError,
-  sseStats,
 } from "../mod.ts";
+import { type SSEClock, sseStats } from "../server.ts";
 import { runtime } from "./support/runtime.ts";
 
 /** A clock whose time moves only when told: timers run in order as `advance` passes them. */

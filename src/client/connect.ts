@@ -18,7 +18,13 @@ import type { ConnectOptions } from "./options.ts";
 export interface SSEConnection extends AsyncIterableIterator<SSEMessage> {
   /** CONNECTING (0), OPEN (1) or CLOSED (2), as `EventSource.readyState`. */
   readonly readyState: ReadyState;
-  /** The last event ID: sent in `Last-Event-ID` by the next reconnection. */
+  /**
+   * The last event ID of the last message this connection has handed to the program (yielded by
+   * `next()`, so by the `for await` loop), or the `lastEventId` option before the first one. Save
+   * it to resume later with `connect(url, { lastEventId })`: messages that were read from the
+   * network but not yet consumed don't move it, so nothing is skipped. (A reconnection sends the
+   * ID of the last message *read*, since the messages read before it are still delivered.)
+   */
   readonly lastEventId: string;
   /** The absolute URL connected to. */
   readonly url: string;
@@ -69,6 +75,9 @@ function callHook(hook: () => void): void {
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): SSEConnection {
   const queue: SSEMessage[] = [];
+  // The position a program may save: the last event ID of the last message it was handed, not
+  // the parser's, which runs ahead of the loop by whatever is queued.
+  let consumedId = options.lastEventId ?? "";
   let finalError: SSEClientError | undefined;
   let ended = false;
   // A pending next() of the consumer; a pending wait of the loop for the queue to drain.
@@ -82,7 +91,9 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SSECon
     const pending = waiting;
     if (queue.length > 0) {
       waiting = null;
-      pending.resolve({ value: queue.shift()!, done: false });
+      const value = queue.shift()!;
+      consumedId = value.lastEventId;
+      pending.resolve({ value, done: false });
     } else if (ended) {
       waiting = null;
       if (finalError) {
@@ -106,7 +117,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SSECon
       return loop.readyState;
     },
     get lastEventId() {
-      return loop.lastEventId;
+      return consumedId;
     },
     get url() {
       return loop.url;
@@ -119,6 +130,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): SSECon
     next() {
       if (queue.length > 0) {
         const value = queue.shift()!;
+        consumedId = value.lastEventId;
         release();
         return Promise.resolve({ value, done: false });
       }

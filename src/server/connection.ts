@@ -73,15 +73,15 @@ interface Drained {
  *
  * @example
  * ```ts
- * import { SSEConnection } from "./connection.ts";
+ * import { ResponseConnection } from "./connection.ts";
  * import { resolveOptions } from "./options.ts";
- * const connection = new SSEConnection({}, resolveOptions({}, 15_000));
+ * const connection = new ResponseConnection({}, resolveOptions({}, 15_000));
  * connection.send({ data: "hi" });
  * connection.close("producer-done");
  * console.log(await new Response(connection.body).text()); // ":\n\ndata: hi\n\n"
  * ```
  */
-export class SSEConnection implements UnderlyingDefaultSource<Uint8Array> {
+export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
   /** The response body: UTF-8 bytes, pulled by the network. */
   readonly body: ReadableStream<Uint8Array>;
   readonly #options: SSEResponseOptions;

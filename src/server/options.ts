@@ -5,7 +5,10 @@ import type { SSEQueuePolicy } from "./queue.ts";
 import { SSEResponseError } from "./response_errors.ts";
 import type { HeadersInitLike } from "../web_types.ts";
 
-/** A keep-alive comment every 15 s when nothing else was written (Bun: see `runtime_bun.ts`). */
+/**
+ * A keep-alive comment every 15 s when nothing else was written. On Bun the default is 8 s, under
+ * Bun.serve's 10 s idle timeout (see `serverIdleTimeoutMs` in capabilities.ts).
+ */
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 /** At most this many events wait for a slow client. */
 export const DEFAULT_MAX_QUEUED_EVENTS = 1024;
@@ -47,8 +50,8 @@ export interface SSELogger {
  */
 export interface SSEResponseOptions {
   /** The request being answered: its `signal` closes the stream (`client-disconnected`; on Deno
-   * and Bun the body's cancel() does that instead, see request_signal.ts), its `Last-Event-ID` header is
-   * handed to a function source as `stream.lastEventId`. */
+   * and Bun the body's cancel() does that instead, see request_signal.ts), its `Last-Event-ID`
+   * header is handed to a function source as `stream.lastEventId`. */
   request?: Request;
   /** Closes the stream with reason `aborted` when it aborts (e.g. a server shutting down). */
   signal?: AbortSignal;
@@ -63,7 +66,8 @@ export interface SSEResponseOptions {
   retryMs?: number;
   /** The text of the comment sent first, at once, so proxies and `fetch` see the stream start. */
   openComment?: string;
-  /** A comment every this many ms when nothing else was written (default 15000; 0 = none). */
+  /** A comment every this many ms when nothing else was written (default 15000, on Bun 8000;
+   * 0 = none). */
   keepAliveMs?: number;
   /** End the stream cleanly after this long (shortened by up to `maxDurationJitter`). */
   maxDurationMs?: number;

@@ -1,21 +1,22 @@
-import { onBun } from "./runtime_bun.ts";
-import { onDeno } from "./runtime_deno.ts";
+import { cancelSignalsDisconnect } from "../capabilities.ts";
 
 /**
  * The signal that tells a response its client left, or `undefined` where the body's `cancel()`
- * already says so at the same moment and reading `request.signal` has a cost: Deno (a warning
- * about its legacy abort-after-success, see runtime_deno.ts) and Bun (a signal made on first
- * access, see runtime_bun.ts). Elsewhere (workerd with `enable_request_signal`, Vercel Edge) the
- * request's signal is used.
+ * already says so at the same moment and reading `request.signal` has a cost (see
+ * `cancelSignalsDisconnect` in capabilities.ts). Elsewhere (workerd with `enable_request_signal`,
+ * Vercel Edge) the request's signal is used.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { cancelSignalsDisconnect } from "../capabilities.ts";
  * import { disconnectSignal } from "./request_signal.ts";
  * const signal = disconnectSignal(new Request("http://localhost/"));
- * console.log(signal === undefined); // true on Deno and Bun
+ * assert.equal(signal === undefined, cancelSignalsDisconnect);
+ * assert.equal(disconnectSignal(undefined), undefined);
  * ```
  */
 export function disconnectSignal(request: Request | undefined): AbortSignal | undefined {
-  if (!request || onDeno || onBun) return undefined;
+  if (!request || cancelSignalsDisconnect) return undefined;
   return request.signal;
 }

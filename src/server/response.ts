@@ -1,9 +1,18 @@
-import { SSEConnection } from "./connection.ts";
+import { serverIdleTimeoutMs } from "../capabilities.ts";
+import { ResponseConnection } from "./connection.ts";
 import { headersFor } from "./headers.ts";
 import { DEFAULT_KEEP_ALIVE_MS, resolveOptions, type SSEResponseOptions } from "./options.ts";
-import { BUN_KEEP_ALIVE_MS, onBun } from "./runtime_bun.ts";
 import { checkSource, startSource } from "./source.ts";
 import type { SSEEventMap, SSEEventOf, SSESource } from "./writer.ts";
+
+/**
+ * The default `keepAliveMs` here: {@link DEFAULT_KEEP_ALIVE_MS}, or four fifths of the server's
+ * idle timeout where the runtime has one (Bun: 8 s under its 10 s), so a quiet stream outlives it
+ * even when the handler didn't turn the timeout off.
+ */
+const defaultKeepAliveMs = serverIdleTimeoutMs === undefined
+  ? DEFAULT_KEEP_ALIVE_MS
+  : Math.min(DEFAULT_KEEP_ALIVE_MS, Math.floor(serverIdleTimeoutMs * 0.8));
 
 /**
  * An SSE endpoint's `Response`: streams `source` to one client, with Herald's event-stream
@@ -17,28 +26,31 @@ import type { SSEEventMap, SSEEventOf, SSESource } from "./writer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse } from "@herald/sse";
  * type Events = { notification: { text: string }; presence: { online: number } };
  * function handler(request: Request): Response {
  *   return sseResponse<Events>(async (stream) => {
  *     await stream.send({ event: "presence", data: { online: 1 } });
  *     await stream.send({ event: "notification", id: "1", data: { text: "hello" } });
- *     await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
- *   }, { request, retryMs: 2000, keepAliveMs: 15_000 });
+ *   }, { request, retryMs: 2000 });
  * }
  * const response = handler(new Request("http://localhost/events"));
- * console.log(response.headers.get("content-type")); // "text/event-stream; charset=utf-8"
- * await response.body?.cancel();
+ * assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+ * assert.equal(
+ *   await response.text(),
+ *   'retry: 2000\n:\n\nevent: presence\ndata: {"online":1}\n\n' +
+ *     'event: notification\nid: 1\ndata: {"text":"hello"}\n\n',
+ * );
  * ```
  */
 export function sseResponse<Events extends SSEEventMap = SSEEventMap>(
   source: SSESource<SSEEventOf<NoInfer<Events>>>,
   options: SSEResponseOptions = {},
 ): Response {
-  // Bun's default idleTimeout (10 s) would kill a stream that is quiet for 15 s; see runtime_bun.
-  const limits = resolveOptions(options, onBun ? BUN_KEEP_ALIVE_MS : DEFAULT_KEEP_ALIVE_MS);
+  const limits = resolveOptions(options, defaultKeepAliveMs);
   checkSource(source); // before anything is opened: a refused source leaves nothing behind
-  const connection = new SSEConnection(options, limits);
+  const connection = new ResponseConnection(options, limits);
   startSource(connection, source, options.request);
   return new Response(connection.body, {
     status: options.status ?? 200,

@@ -1,6 +1,6 @@
 import type { SSEEvent } from "../protocol/types.ts";
 import type { SSECloseError, SSECloseReason } from "./close_reason.ts";
-import type { SSEConnection } from "./connection.ts";
+import type { ResponseConnection } from "./connection.ts";
 import { SSEResponseError } from "./response_errors.ts";
 import { counters } from "./stats.ts";
 import type { SSESource, SSEWriter } from "./writer.ts";
@@ -14,16 +14,16 @@ import type { SSESource, SSEWriter } from "./writer.ts";
  *
  * @example
  * ```ts
- * import { SSEConnection } from "./connection.ts";
+ * import { ResponseConnection } from "./connection.ts";
  * import { resolveOptions } from "./options.ts";
  * import { startSource } from "./source.ts";
- * const connection = new SSEConnection({}, resolveOptions({}, 15_000));
+ * const connection = new ResponseConnection({}, resolveOptions({}, 15_000));
  * startSource(connection, [{ data: "a" }, { data: "b" }], undefined);
  * console.log(await new Response(connection.body).text());
  * ```
  */
 export function startSource<Event extends SSEEvent>(
-  connection: SSEConnection,
+  connection: ResponseConnection,
   source: SSESource<Event>,
   request: Request | undefined,
 ): void {
@@ -47,7 +47,7 @@ class ConnectionWriter<Event extends SSEEvent> implements SSEWriter<Event> {
   #comment: ((text?: string) => Promise<void>) | undefined;
   #close: (() => void) | undefined;
   #request: Request | undefined;
-  constructor(readonly connection: SSEConnection, request: Request | undefined) {
+  constructor(readonly connection: ResponseConnection, request: Request | undefined) {
     this.#request = request;
   }
   // Read on first use: touching a request's headers costs memory on some runtimes (Bun builds
@@ -74,7 +74,7 @@ class ConnectionWriter<Event extends SSEEvent> implements SSEWriter<Event> {
 }
 
 function runFunction<Event extends SSEEvent>(
-  connection: SSEConnection,
+  connection: ResponseConnection,
   produce: (stream: SSEWriter<Event>) => void | Promise<void>,
   request: Request | undefined,
 ): void {
@@ -94,7 +94,7 @@ function runFunction<Event extends SSEEvent>(
 }
 
 function pumpStream<Event extends SSEEvent>(
-  connection: SSEConnection,
+  connection: ResponseConnection,
   stream: ReadableStream<Event>,
 ): void {
   const reader = stream.getReader();
@@ -118,7 +118,7 @@ function pumpStream<Event extends SSEEvent>(
 }
 
 function pumpIterator<Event extends SSEEvent>(
-  connection: SSEConnection,
+  connection: ResponseConnection,
   iterator: AsyncIterator<Event> | Iterator<Event>,
 ): void {
   let done = false;
@@ -140,7 +140,7 @@ function pumpIterator<Event extends SSEEvent>(
 }
 
 async function pump<Event extends SSEEvent>(
-  connection: SSEConnection,
+  connection: ResponseConnection,
   next: () => Promise<IteratorResult<Event> | ReadableStreamReadResult<Event>>,
 ): Promise<void> {
   counters.producers++;

@@ -1,11 +1,10 @@
-// Where timers belong to the process (Deno, Bun), the open responses share one interval per
-// period instead of owning a timer each: an idle connection is then little more than its socket
-// (a timer is about a kilobyte on Bun, a good part of an idle stream's memory). On Workers each
-// response must own its timers (I/O and timers belong to the request that made them), and an
-// injected clock is the test's to drive, so there each connection keeps its own timer.
+// Where timers may cross requests (`timersCrossRequests`: Deno, Bun), the open responses share one
+// interval per period instead of owning a timer each: an idle connection is then little more than
+// its socket (a timer is about a kilobyte on Bun, a good part of an idle stream's memory). On
+// Workers each response must own its timers (I/O and timers belong to the request that made them),
+// and an injected clock is the test's to drive, so there each connection keeps its own timer.
+import { timersCrossRequests } from "../capabilities.ts";
 import { type SSEClock, systemClock } from "./clock.ts";
-import { onBun } from "./runtime_bun.ts";
-import { onDeno } from "./runtime_deno.ts";
 import { counters } from "./stats.ts";
 
 /** What a ticker wakes: a connection checking its keep-alive, slow-client and duration dues. */
@@ -18,11 +17,14 @@ export interface Wakeable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Ticker } from "./ticker.ts";
  * const ticker = new Ticker(10);
- * const member = { wake: (now: number) => console.log("tick at", now) };
+ * const woken = Promise.withResolvers<number>();
+ * const member = { wake: (now: number) => woken.resolve(now) };
  * ticker.add(member);
- * setTimeout(() => ticker.delete(member), 25);
+ * assert.equal(typeof await woken.promise, "number");
+ * ticker.delete(member); // the last member: the interval stops
  * ```
  */
 export class Ticker {
@@ -66,15 +68,18 @@ const tickers = new Map<number, Ticker>();
 
 /**
  * The shared ticker for a connection with these timings, or `undefined` where each connection
- * must own its timer (Workers, Vercel Edge, any unknown runtime, an injected clock). The period
- * is a tenth of the shortest of keep-alive, slow-client timeout and max duration (10 ms to 1 s),
- * so none of them is more than 10 % late.
+ * must own its timer (Workers, Vercel Edge, any runtime where timers don't cross requests, an
+ * injected clock). The period is a tenth of the shortest of keep-alive, slow-client timeout and
+ * max duration (10 ms to 1 s), so none of them is more than 10 % late.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { timersCrossRequests } from "../capabilities.ts";
  * import { systemClock } from "./clock.ts";
  * import { sharedTickerFor } from "./ticker.ts";
- * console.log(sharedTickerFor(systemClock, 15_000, 30_000, undefined)?.periodMs); // 1000
+ * const ticker = sharedTickerFor(systemClock, 15_000, 30_000, undefined);
+ * assert.equal(ticker?.periodMs, timersCrossRequests ? 1000 : undefined);
  * ```
  */
 export function sharedTickerFor(
@@ -83,7 +88,7 @@ export function sharedTickerFor(
   slowClientTimeoutMs: number,
   maxDurationMs: number | undefined,
 ): Ticker | undefined {
-  if (clock !== systemClock || !(onDeno || onBun)) return undefined;
+  if (clock !== systemClock || !timersCrossRequests) return undefined;
   const base = Math.min(
     keepAliveMs > 0 ? keepAliveMs : Infinity,
     slowClientTimeoutMs,

@@ -3,7 +3,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createParser, type SSEMessage, sseStats } from "../../mod.ts";
+import { createParser, type SSEMessage } from "../../mod.ts";
+import { sseStats } from "../../server.ts";
 import { runtime } from "../support/runtime.ts";
 import { serve } from "../support/serve.ts";
 import { bundleForWorkerd, startWorkerd } from "../support/workerd_process.mjs";

@@ -5,15 +5,9 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
-import {
-  type BunServerLike,
-  bunSSE,
-  SSECloseError,
-  type SSECloseReason,
-  SSEEncodeError,
-  sseResponse,
-  sseStats,
-} from "../../mod.ts";
+import { SSECloseError, type SSECloseReason, SSEEncodeError, sseResponse } from "../../mod.ts";
+import { type BunServerLike, bunSSE } from "../../bun.ts";
+import { sseStats } from "../../server.ts";
 import { runtime } from "../support/runtime.ts";
 import { serve } from "../support/serve.ts";
 import { bundleForWorkerd, startWorkerd } from "../support/workerd_process.mjs";

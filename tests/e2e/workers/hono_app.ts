@@ -4,7 +4,7 @@
 //   GET /stats                 sseStats() and the close reasons seen
 import { Hono } from "hono";
 import { sse } from "../../../src/adapters/hono.ts";
-import { sseStats } from "../../../mod.ts";
+import { sseStats } from "../../../server.ts";
 
 type Events = { tick: { n: number } };
 

@@ -4,7 +4,8 @@
 //       the close reason of every stream is recorded with the time it fired.
 //   GET /invalid   an event name with a newline from application code, between two good events
 //   GET /stats     sseStats() of this isolate and the recorded closes
-import { SSEEncodeError, sseResponse, sseStats } from "../../../mod.ts";
+import { SSEEncodeError, sseResponse } from "../../../mod.ts";
+import { sseStats } from "../../../server.ts";
 
 const closes: { reason: string; at: number; path: string }[] = [];
 const refusals: string[] = [];

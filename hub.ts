@@ -1,0 +1,39 @@
+/**
+ * The topic hub (`@herald/sse/hub`): `createHub` publishes to topics and answers subscribers
+ * with exact resume (every event's `id:` is a cursor over all of a subscription's topics, so a
+ * reconnecting `EventSource` continues where it stopped, and a cursor older than the retained
+ * history gets a `herald.history-lost` event instead of a silent gap). `MemoryBroker` keeps one
+ * isolate's topics; `UpstashBroker` (`@herald/sse/upstash`) shares them across isolates.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHub, MemoryBroker } from "@herald/sse/hub";
+ * const hub = createHub({ broker: new MemoryBroker() });
+ * const controller = new AbortController();
+ * const events = await hub.subscribe({ topics: ["news"], signal: controller.signal });
+ * await hub.publish("news", { event: "headline", data: { title: "Hello" } });
+ * const reader = events.getReader();
+ * const { value } = await reader.read();
+ * assert.equal(value?.event, "headline");
+ * assert.deepEqual(value?.data, { title: "Hello" });
+ * controller.abort();
+ * ```
+ * @module
+ */
+export { createHub, type Hub, type HubOptions, type SubscribeOptions } from "./src/hub/hub.ts";
+export type { HubResponseOptions } from "./src/hub/hub_response.ts";
+export { MemoryBroker, type MemoryBrokerOptions } from "./src/hub/memory_broker.ts";
+export type { Broker, HubEvent } from "./src/hub/broker.ts";
+export {
+  BrokerError,
+  type BrokerErrorCode,
+  HubCursorError,
+  type HubCursorErrorCode,
+  HubEventError,
+  type HubEventErrorCode,
+  HubTopicError,
+  type HubTopicErrorCode,
+} from "./src/hub/errors.ts";
+export { HISTORY_LOST_EVENT, type HistoryLost } from "./src/hub/history_lost.ts";
+export { DEFAULT_MAX_TOPICS_PER_SUBSCRIPTION, MAX_TOPIC_LENGTH } from "./src/hub/topics.ts";
