@@ -1,21 +1,37 @@
-// The server's counters, rendered in the Prometheus text exposition format (version 0.0.4).
-import type { SSEStats } from "../../mod.ts";
+// The server's counters, rendered in the Prometheus text exposition format (version 0.0.4), and
+// read as one snapshot by the live view (live_stats.ts).
+import type { SSEStats } from "@herald/sse/server";
 
 /** Upper bounds of the delivery-lag histogram, in seconds. */
 export const LAG_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** How a resumable stream ended: the `status` of its `herald.end` event. */
+export type StreamEndStatus = "done" | "error" | "cancelled" | "lost";
+
+/**
+ * Why a stream was cancelled, as counted: `unwatched` (nobody read it for `idleCancelMs`),
+ * `stopped` (someone asked, e.g. the page's Stop button), `other` (anything else: a lost lease,
+ * a server shutting down). A closed set, so a client-chosen reason can't grow the label set.
+ */
+export type StreamCancelReason = "unwatched" | "stopped" | "other";
+
 /**
  * Counters of one isolate: connections open, opened, closed by reason and refused by code;
  * events published and delivered; delivery lag (publish to hand-over to the connection, a
- * histogram); broker errors.
+ * histogram); broker errors; resumable streams started, ended by status, cancelled by reason.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Metrics } from "./metrics.ts";
  * const metrics = new Metrics();
  * metrics.connectionOpened();
  * metrics.connectionClosed("client-disconnected");
- * console.log(metrics.render().includes("herald_connections_open 0")); // true
+ * metrics.streamStarted();
+ * metrics.streamEnded("cancelled", "unwatched");
+ * const text = metrics.render();
+ * assert.match(text, /^herald_connections_open 0$/m);
+ * assert.match(text, /^herald_streams_cancelled_total\{reason="unwatched"\} 1$/m);
  * ```
  */
 export class Metrics {
@@ -26,6 +42,9 @@ export class Metrics {
   published = 0;
   delivered = 0;
   brokerErrors = 0;
+  streamsStarted = 0;
+  readonly streamsEndedByStatus = new Map<StreamEndStatus, number>();
+  readonly streamsCancelledByReason = new Map<StreamCancelReason, number>();
   readonly #lagBuckets = new Array<number>(LAG_BUCKETS_SECONDS.length).fill(0);
   #lagCount = 0;
   #lagSumSeconds = 0;
@@ -69,6 +88,27 @@ export class Metrics {
     this.brokerErrors++;
   }
 
+  /** A resumable stream's producer started in this isolate. */
+  streamStarted(): void {
+    this.streamsStarted++;
+  }
+
+  /** A stream whose producer ran here ended; `reason` only for `cancelled`. */
+  streamEnded(status: StreamEndStatus, reason?: StreamCancelReason): void {
+    this.streamsEndedByStatus.set(status, (this.streamsEndedByStatus.get(status) ?? 0) + 1);
+    if (status === "cancelled") {
+      const why = reason ?? "other";
+      this.streamsCancelledByReason.set(why, (this.streamsCancelledByReason.get(why) ?? 0) + 1);
+    }
+  }
+
+  /** Resumable streams started here and not ended yet. */
+  get streamsRunning(): number {
+    let ended = 0;
+    for (const n of this.streamsEndedByStatus.values()) ended += n;
+    return Math.max(0, this.streamsStarted - ended);
+  }
+
   /** Everything, in the Prometheus text format. */
   render(): string {
     const lines: string[] = [];
@@ -104,6 +144,20 @@ export class Metrics {
     lines.push(`herald_delivery_lag_seconds_count ${this.#lagCount}`);
     metric("herald_broker_errors_total", "counter", "Broker failures.");
     lines.push(`herald_broker_errors_total ${this.brokerErrors}`);
+    metric("herald_streams_started_total", "counter", "Resumable streams produced here.");
+    lines.push(`herald_streams_started_total ${this.streamsStarted}`);
+    metric("herald_streams_ended_total", "counter", "Resumable streams ended, by status.");
+    for (const [status, n] of [...this.streamsEndedByStatus].sort()) {
+      lines.push(`herald_streams_ended_total{status="${status}"} ${n}`);
+    }
+    metric(
+      "herald_streams_cancelled_total",
+      "counter",
+      "Resumable streams cancelled, by reason (unwatched: no reader for idleCancelMs).",
+    );
+    for (const [reason, n] of [...this.streamsCancelledByReason].sort()) {
+      lines.push(`herald_streams_cancelled_total{reason="${reason}"} ${n}`);
+    }
     return lines.join("\n") + "\n";
   }
 }
@@ -115,9 +169,10 @@ export class Metrics {
  *
  * @example
  * ```ts
- * import { sseStats } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { sseStats } from "@herald/sse/server";
  * import { streamGauges } from "./metrics.ts";
- * console.log(streamGauges(sseStats()).includes("herald_stream_timers 0")); // true
+ * assert.match(streamGauges(sseStats()), /^herald_stream_timers 0$/m);
  * ```
  */
 export function streamGauges(stats: SSEStats): string {
