@@ -1,0 +1,124 @@
+// A TCP proxy on 127.0.0.1 that cuts connections mid-stream: each connection gets a random budget
+// of bytes from the server, and when a chunk crosses it, only the part within the budget goes to
+// the client before both sides are destroyed. So a client sees what a dropped mobile connection
+// gives it: a response cut anywhere, inside an event, inside a UTF-8 character, inside the
+// headers. Runs on Deno and Bun (node:net).
+import { createServer, type Server, type Socket } from "node:net";
+import { connect as connectTcp } from "node:net";
+import type { Random } from "./random.ts";
+
+/** Options of {@link startChaosProxy}. */
+export interface ChaosProxyOptions {
+  /** Where connections go, e.g. a hub server on 127.0.0.1. */
+  targetPort: number;
+  targetHost?: string;
+  /** The source of cut positions (seeded, so a failure replays). */
+  random: Random;
+  /** A connection is cut after between `min` and `max` bytes from the server. */
+  cutAfterBytes: { min: number; max: number };
+  /** Connections cut at most this many times in all; later ones pass untouched. Default ∞. */
+  maxCuts?: number;
+}
+
+/** A running proxy, from {@link startChaosProxy}. */
+export interface ChaosProxy {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Connections cut so far. */
+  readonly cuts: number;
+  /** Turns cutting on or off for the connections that open from now on. */
+  cutting: boolean;
+  /** Closes every connection and stops listening. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a cutting proxy in front of `targetPort`.
+ *
+ * @example
+ * ```ts ignore
+ * const proxy = await startChaosProxy({
+ *   targetPort: 8000, random: seededRandom(1), cutAfterBytes: { min: 200, max: 2000 },
+ * });
+ * // connect(proxy.url + "/events") now drops at random and must resume by itself.
+ * await proxy.stop();
+ * ```
+ */
+export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy> {
+  const host = options.targetHost ?? "127.0.0.1";
+  const maxCuts = options.maxCuts ?? Infinity;
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  let cuts = 0;
+  const proxy = { cutting: true } as ChaosProxy;
+
+  const server: Server = createServer((client) => {
+    connections++;
+    const { min, max } = options.cutAfterBytes;
+    const budget = proxy.cutting && cuts < maxCuts
+      ? min + options.random.int(Math.max(1, max - min + 1))
+      : Infinity;
+    let passed = 0;
+    let cut = false;
+    const upstream = connectTcp({ host, port: options.targetPort });
+    sockets.add(client);
+    sockets.add(upstream);
+    const forget = () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    const destroyBoth = () => {
+      client.destroy();
+      upstream.destroy();
+      forget();
+    };
+    client.on("data", (chunk: Uint8Array) => {
+      if (!cut) upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Uint8Array) => {
+      if (cut) return;
+      if (passed + chunk.length <= budget) {
+        passed += chunk.length;
+        client.write(chunk);
+        return;
+      }
+      // The chunk crosses the budget: deliver its head, then drop the connection (no FIN).
+      cut = true;
+      cuts++;
+      const head = chunk.subarray(0, budget - passed);
+      passed = budget;
+      if (head.length > 0) client.write(head, destroyBoth);
+      else destroyBoth();
+    });
+    client.on("end", () => upstream.end());
+    upstream.on("end", () => client.end());
+    client.on("error", destroyBoth);
+    upstream.on("error", destroyBoth);
+    client.on("close", destroyBoth);
+    upstream.on("close", destroyBoth);
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      Object.defineProperties(proxy, {
+        url: { value: `http://127.0.0.1:${port}` },
+        port: { value: port },
+        connections: { get: () => connections },
+        cuts: { get: () => cuts },
+      });
+      proxy.stop = () =>
+        new Promise<void>((done) => {
+          for (const socket of sockets) socket.destroy();
+          sockets.clear();
+          server.close(() => done());
+        });
+      resolve(proxy);
+    });
+  });
+}
