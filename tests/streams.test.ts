@@ -96,6 +96,23 @@ describe("SSEParserStream", () => {
       return true;
     });
   });
+  it("a line past the limit errors the stream and does not smuggle its tail as an event", async () => {
+    const seen: string[] = [];
+    const stream = streamOf(["data: ok\n\ndata: ", "A".repeat(1100), "data: smuggled\n\n"])
+      .pipeThrough(new SSEParserStream({ maxEventBytes: 1000 }));
+    const reader = stream.getReader();
+    await assert.rejects(
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          seen.push(value.data);
+        }
+      })(),
+      (error: unknown) => error instanceof SSEParseError && error.code === "line-too-long",
+    );
+    assert.deepEqual(seen, ["ok"]);
+  });
 });
 
 describe("SSEEncoderStream", () => {

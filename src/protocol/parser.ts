@@ -1,6 +1,6 @@
 import { SSEParseError } from "./parse_errors.ts";
 import type { SSEMessage } from "./types.ts";
-import { fitsUtf8 } from "./utf8_length.ts";
+import { utf8Length } from "./utf8_length.ts";
 
 /** 1 MiB: larger than any sane event, small enough that a hostile stream can't exhaust memory. */
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
@@ -17,11 +17,19 @@ const FIELD_PREFIX_BYTES = 8;
 /**
  * Options of {@link createParser}.
  *
+ * After a `line-too-long` or `event-too-large` error the parser stays failed: every later
+ * `feed()` throws the same {@link SSEParseError} without parsing anything, until `reset()`. So
+ * nothing after the start of the offending line is ever read, and the tail of an oversized line
+ * can't be taken for new fields.
+ *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createParser, type ParserOptions } from "@herald/sse";
- * const options: ParserOptions = { onEvent: (m) => console.log(m.data), maxEventBytes: 65536 };
- * createParser(options).feed("data: ok\n\n"); // logs "ok"
+ * const seen: string[] = [];
+ * const options: ParserOptions = { onEvent: (m) => seen.push(m.data), maxEventBytes: 65536 };
+ * createParser(options).feed("data: ok\n\n");
+ * assert.deepEqual(seen, ["ok"]);
  * ```
  */
 export interface ParserOptions {
@@ -33,7 +41,8 @@ export interface ParserOptions {
   onComment?: (text: string) => void;
   /**
    * The most UTF-8 bytes one event's data may take, and one line's value (default 1 MiB). A line
-   * may be 8 bytes longer, for its field name.
+   * may be 8 bytes longer, for its field name. Past it, `feed()` throws {@link SSEParseError}
+   * and the parser stays failed until `reset()`.
    */
   maxEventBytes?: number;
   /** The last event ID to start from, e.g. the one a reconnecting client already holds. */
@@ -45,18 +54,26 @@ export interface ParserOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createParser } from "@herald/sse";
- * const parser = createParser({ onEvent: (m) => console.log(m.event, m.data) });
+ * const seen: string[] = [];
+ * const parser = createParser({ onEvent: (m) => seen.push(`${m.event} ${m.data}`) });
  * parser.feed("event: greet\ndata: hel");
- * parser.feed(new TextEncoder().encode("lo\n\n")); // logs "greet hello"
+ * parser.feed(new TextEncoder().encode("lo\n\n"));
+ * assert.deepEqual(seen, ["greet hello"]);
  * ```
  */
 export interface SSEParser {
-  /** Parses a chunk: text, or UTF-8 bytes (which may split a character anywhere). */
+  /**
+   * Parses a chunk: text, or UTF-8 bytes (which may split a character anywhere). Throws
+   * {@link SSEParseError} when a line or an event outgrows `maxEventBytes`; from then on every
+   * call throws that error again, parsing nothing, until `reset()`.
+   */
   feed(chunk: string | Uint8Array): void;
   /**
-   * Discards the partial line, the pending event and decoder state, as at the end of a stream.
-   * The last event ID is kept (browsers carry it across reconnections) unless one is given.
+   * Discards the partial line, the pending event, decoder state and a failure, as at the end of a
+   * stream. The last event ID is kept (browsers carry it across reconnections) unless one is
+   * given.
    */
   reset(options?: { lastEventId?: string }): void;
   /** The last event ID as of the last dispatched block: what a reconnect sends. */
@@ -76,18 +93,22 @@ function isDigits(text: string): boolean {
  * Creates a parser that follows the WHATWG "Server-sent events" parsing and dispatch rules under
  * any chunking: CR, LF and CRLF endings (a CRLF may be split across chunks, with empty chunks
  * between), one leading BOM stripped, multi-byte characters split across byte chunks, invalid
- * UTF-8 as U+FFFD. Input that would grow a line or an event past `maxEventBytes` throws
- * {@link SSEParseError}; the offending event is dropped and the parser can be fed again.
+ * UTF-8 as U+FFFD. Time and memory are linear in the input: bytes are counted as lines and chunks
+ * arrive, never re-measured. Input that would grow a line or an event past `maxEventBytes` throws
+ * {@link SSEParseError}; the offending event is dropped and the parser stays failed (every later
+ * `feed()` throws the same error) until `reset()`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createParser } from "@herald/sse";
+ * const seen: unknown[] = [];
  * const parser = createParser({
- *   onEvent: (m) => console.log(m.id, m.data),
- *   onRetry: (ms) => console.log("retry", ms),
+ *   onEvent: (m) => seen.push([m.id, m.data]),
+ *   onRetry: (ms) => seen.push(["retry", ms]),
  * });
  * parser.feed("retry: 3000\nid: 42\ndata: first\ndata: second\n\n");
- * // logs "retry 3000", then "42 first\nsecond"
+ * assert.deepEqual(seen, [["retry", 3000], ["42", "first\nsecond"]]);
  * ```
  */
 export function createParser(options: ParserOptions): SSEParser {
@@ -101,9 +122,17 @@ export function createParser(options: ParserOptions): SSEParser {
   let decoderHoldsBytes = false; // whether the streaming decoder may hold a partial character
   let started = false; // whether the first character (and so the one BOM) has been seen
   let skipLF = false; // the last chunk ended in CR: a LF opening the next one is its other half
+  let failure: SSEParseError | undefined; // set by a refused line or event, cleared by reset()
   let pending = ""; // a line still waiting for its ending; never holds CR or LF
+  // UTF-8 bytes of `pending`, counted only once it is long enough to be near the limit (-1
+  // before): from then on each chunk adds its own bytes, so a long line is measured once.
+  let pendingBytes = -1;
+  let pendingEndsInHigh = false; // `pending` ends in a high surrogate (its pair may follow)
   let data = "";
   let hasData = false;
+  // UTF-8 bytes of `data`, counted the same way as `pendingBytes`: once it may be over the
+  // limit, then line by line. Never by measuring `data` again, which was quadratic.
+  let dataBytes = -1;
   let eventType = "";
   let blockId: string | undefined;
   let idBuffer = options.lastEventId ?? "";
@@ -113,14 +142,22 @@ export function createParser(options: ParserOptions): SSEParser {
   function dropEvent(): void {
     data = "";
     hasData = false;
+    dataBytes = -1;
     eventType = "";
     blockId = undefined;
   }
 
-  function fail(code: "line-too-long" | "event-too-large"): never {
+  function clearPending(): void {
     pending = "";
+    pendingBytes = -1;
+    pendingEndsInHigh = false;
+  }
+
+  function fail(code: "line-too-long" | "event-too-large"): never {
+    clearPending();
     dropEvent();
-    throw new SSEParseError(code, maxBytes);
+    failure = new SSEParseError(code, maxBytes);
+    throw failure;
   }
 
   function dispatch(): void {
@@ -158,17 +195,50 @@ export function createParser(options: ParserOptions): SSEParser {
   }
 
   function appendData(value: string): void {
-    if (hasData) data += "\n" + value;
-    else {
+    if (hasData) {
+      data += "\n" + value;
+      if (data.length * 3 > maxBytes) countData(value, 1);
+    } else {
       data = value;
       hasData = true;
+      if (value.length * 3 > maxBytes) countData(value, 0);
     }
-    if (!fitsUtf8(data, maxBytes)) fail("event-too-large");
   }
 
-  /** A line longer than a third of the limit in UTF-16 units may be over it: measure it then. */
+  /**
+   * Called once `data` (which already ends with `value`) may be over the limit: a UTF-16 code
+   * unit is 1 to 3 bytes, so below a third of the limit in units it can't be. The first call
+   * measures all of `data`, later ones only the line just added (and its LF separator).
+   */
+  function countData(value: string, separatorBytes: number): void {
+    if (data.length > maxBytes) fail("event-too-large");
+    dataBytes = dataBytes < 0 ? utf8Length(data) : dataBytes + separatorBytes + utf8Length(value);
+    if (dataBytes > maxBytes) fail("event-too-large");
+  }
+
+  /** Called for a line longer than a third of the line limit in UTF-16 units. */
   function checkLine(text: string, start: number, end: number): void {
-    if (!fitsUtf8(text.slice(start, end), maxLineBytes)) fail("line-too-long");
+    if (end - start > maxLineBytes || utf8Length(text, start, end) > maxLineBytes) {
+      fail("line-too-long");
+    }
+  }
+
+  /** Holds `text` (no line ending, not empty) as the start, or the next part, of a line. */
+  function keepPending(text: string): void {
+    if (pending === "") pending = text;
+    else pending += text;
+    if (pending.length * 3 <= maxLineBytes) return;
+    if (pending.length > maxLineBytes) fail("line-too-long");
+    if (pendingBytes < 0) pendingBytes = utf8Length(pending);
+    else {
+      pendingBytes += utf8Length(text);
+      // A surrogate pair split between chunks of text: 3 + 3 counted, 4 bytes written.
+      const first = text.charCodeAt(0);
+      if (pendingEndsInHigh && first >= 0xdc00 && first <= 0xdfff) pendingBytes -= 2;
+    }
+    const last = text.charCodeAt(text.length - 1);
+    pendingEndsInHigh = last >= 0xd800 && last <= 0xdbff;
+    if (pendingBytes > maxLineBytes) fail("line-too-long");
   }
 
   // One non-blank line. Checked by char codes in order of frequency (data, id, event, comment)
@@ -212,23 +282,19 @@ export function createParser(options: ParserOptions): SSEParser {
       started = true;
       if (text.charCodeAt(0) === BOM) text = text.slice(1);
     }
-    if (text.length === 0) return;
-    if (skipLF) {
+    if (skipLF && text.length > 0) {
       skipLF = false;
       if (text.charCodeAt(0) === LF) text = text.slice(1);
     }
+    if (text.length === 0) return;
     // Where to start looking for line endings: the pending part is known to hold none, so a long
     // line arriving in many small chunks is scanned once, not once per chunk.
     let searchFrom = 0;
     if (pending !== "") {
-      if (text.indexOf("\n") === -1 && text.indexOf("\r") === -1) {
-        pending += text;
-        if (!fitsUtf8(pending, maxLineBytes)) fail("line-too-long");
-        return;
-      }
+      if (text.indexOf("\n") === -1 && text.indexOf("\r") === -1) return keepPending(text);
       searchFrom = pending.length;
       text = pending + text;
-      pending = "";
+      clearPending();
     }
     const length = text.length;
     let lf = text.indexOf("\n", searchFrom);
@@ -249,12 +315,10 @@ export function createParser(options: ParserOptions): SSEParser {
           const value = text.slice(from, lf);
           if (hasData) {
             data += "\n" + value;
-            if (data.length * 3 > maxBytes && !fitsUtf8(data, maxBytes)) fail("event-too-large");
-          } else if (
-            text.charCodeAt(lf + 1) === LF &&
-            (value.length * 3 <= maxBytes || fitsUtf8(value, maxBytes))
-          ) {
-            // A one-line event ("data: x\n\n"): dispatch it straight away.
+            if (data.length * 3 > maxBytes) countData(value, 1);
+          } else if (text.charCodeAt(lf + 1) === LF && value.length * 3 <= maxBytes) {
+            // A one-line event ("data: x\n\n") that can't be over the limit: dispatch it
+            // straight away, without touching the data buffer.
             lastEventId = idBuffer;
             const message: SSEMessage = {
               event: eventType === "" ? "message" : eventType,
@@ -271,7 +335,7 @@ export function createParser(options: ParserOptions): SSEParser {
           } else {
             data = value;
             hasData = true;
-            if (data.length * 3 > maxBytes && !fitsUtf8(data, maxBytes)) fail("event-too-large");
+            if (value.length * 3 > maxBytes) countData(value, 0);
           }
         } else if (
           // Inlined id line, the usual companion of a data line in a resumable stream.
@@ -308,14 +372,14 @@ export function createParser(options: ParserOptions): SSEParser {
         if (cr !== -1 && cr < next) cr = text.indexOf("\r", next);
       }
     }
-    if (lineStart < length) {
-      pending = lineStart === 0 ? text : text.slice(lineStart);
-      if (!fitsUtf8(pending, maxLineBytes)) fail("line-too-long");
-    }
+    if (lineStart < length) keepPending(lineStart === 0 ? text : text.slice(lineStart));
   }
 
   return {
     feed(chunk) {
+      // A refused line or event leaves the stream at an unknown point: reading on could take
+      // the rest of an oversized line for fields of its own.
+      if (failure !== undefined) throw failure;
       if (typeof chunk === "string") return feedText(chunk);
       if (chunk.length === 0) return;
       decoder ??= new TextDecoder("utf-8", { ignoreBOM: true });
@@ -333,7 +397,8 @@ export function createParser(options: ParserOptions): SSEParser {
       decoderHoldsBytes = false;
       started = false;
       skipLF = false;
-      pending = "";
+      failure = undefined;
+      clearPending();
       dropEvent();
       if (resetOptions?.lastEventId !== undefined) {
         idBuffer = lastEventId = resetOptions.lastEventId;

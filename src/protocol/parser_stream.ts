@@ -7,8 +7,13 @@ import type { SSEMessage } from "./types.ts";
  *
  * @example
  * ```ts
- * import type { SSEParserStreamOptions } from "@herald/sse";
- * const options: SSEParserStreamOptions = { onRetry: (ms) => console.log(ms) };
+ * import assert from "node:assert/strict";
+ * import { SSEParserStream, type SSEParserStreamOptions } from "@herald/sse";
+ * const retries: number[] = [];
+ * const options: SSEParserStreamOptions = { onRetry: (ms) => retries.push(ms) };
+ * await new Response("retry: 500\n\n").body!.pipeThrough(new SSEParserStream(options))
+ *   .pipeTo(new WritableStream());
+ * assert.deepEqual(retries, [500]);
  * ```
  */
 export type SSEParserStreamOptions = Omit<ParserOptions, "onEvent">;
@@ -16,15 +21,17 @@ export type SSEParserStreamOptions = Omit<ParserOptions, "onEvent">;
 /**
  * A TransformStream from `text/event-stream` text or bytes to dispatched events. Bytes are decoded
  * as UTF-8 in the same hop (no separate `TextDecoderStream`), with exactly one leading BOM
- * stripped. A line or event past `maxEventBytes` errors the stream with {@link SSEParseError}.
+ * stripped. A line or event past `maxEventBytes` errors the stream with {@link SSEParseError}:
+ * nothing after the start of the offending line is parsed, and no event follows.
  *
  * @example
  * ```ts
- * import { SSEParserStream } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { type SSEMessage, SSEParserStream } from "@herald/sse";
  * const body = new Response("id: 1\ndata: hello\n\n").body!;
- * for await (const message of body.pipeThrough(new SSEParserStream())) {
- *   console.log(message); // { event: "message", data: "hello", id: "1", lastEventId: "1" }
- * }
+ * const seen: SSEMessage[] = [];
+ * for await (const message of body.pipeThrough(new SSEParserStream())) seen.push(message);
+ * assert.deepEqual(seen, [{ event: "message", data: "hello", id: "1", lastEventId: "1" }]);
  * ```
  */
 export class SSEParserStream extends TransformStream<string | Uint8Array, SSEMessage> {

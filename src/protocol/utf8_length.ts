@@ -1,27 +1,40 @@
 /**
- * The number of bytes `text` takes as UTF-8, without encoding it. A lone surrogate counts as the
- * three bytes of the U+FFFD it becomes.
+ * The number of bytes `text` (or its part from `start` to `end`) takes as UTF-8, without
+ * encoding it. A lone surrogate counts as the three bytes of the U+FFFD it becomes.
+ *
+ * Each code unit is counted on its own (1, 2 or 3 bytes) except a low surrogate right after a
+ * high one, which adds 1: a pair is then 3 + 1 = 4 bytes. Counted that way, the length of two
+ * pieces is the sum of their lengths, less 2 when the first ends in a high surrogate and the
+ * second starts with a low one; that is what lets a parser count a line chunk by chunk.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utf8Length } from "./utf8_length.ts";
- * console.log(utf8Length("héllo €")); // 10
+ * assert.equal(utf8Length("héllo €"), 10);
+ * assert.equal(utf8Length("🦊"), 4);
+ * assert.equal(utf8Length("\uD83D"), 3); // a lone surrogate is written as U+FFFD
+ * assert.equal(utf8Length("ab€cd", 2, 3), 3);
  * ```
  */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
+export function utf8Length(text: string, start = 0, end: number = text.length): number {
+  let bytes = end - start;
+  let afterHigh = false;
+  for (let i = start; i < end; i++) {
     const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      // A valid pair is 4 bytes for 2 code units.
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 2;
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
+    if (code < 0x80) {
+      afterHigh = false;
+      continue;
+    }
+    if (code < 0x800) {
+      bytes += 1;
+      afterHigh = false;
+    } else if (code >= 0xdc00 && code <= 0xdfff && afterHigh) {
+      afterHigh = false; // the second half of a pair: 1 + its own 1 byte
+    } else {
+      bytes += 2;
+      afterHigh = code >= 0xd800 && code <= 0xdbff;
+    }
   }
   return bytes;
 }
@@ -32,8 +45,10 @@ export function utf8Length(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitsUtf8 } from "./utf8_length.ts";
- * console.log(fitsUtf8("€€", 6), fitsUtf8("€€", 5)); // true false
+ * assert.equal(fitsUtf8("€€", 6), true);
+ * assert.equal(fitsUtf8("€€", 5), false);
  * ```
  */
 export function fitsUtf8(text: string, limitBytes: number): boolean {
