@@ -4,12 +4,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeEvent, HeraldError } from "@herald/sse";
- * try {
- *   encodeEvent({ event: "bad\nname", data: "x" });
- * } catch (error) {
- *   if (error instanceof HeraldError) console.log(error.code); // "invalid-event"
- * }
+ * assert.throws(
+ *   () => encodeEvent({ event: "bad\nname", data: "x" }),
+ *   (error) => error instanceof HeraldError && error.code === "invalid-event",
+ * );
  * ```
  */
 export class HeraldError extends Error {

@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HeadersInitLike } from "./web_types.ts";
  * const headers: HeadersInitLike = { authorization: "Bearer token" };
- * console.log(new Headers(headers).get("authorization")); // "Bearer token"
+ * assert.equal(new Headers(headers).get("authorization"), "Bearer token");
  * ```
  */
 export type HeadersInitLike = ConstructorParameters<typeof Headers>[0];
@@ -18,9 +19,10 @@ export type HeadersInitLike = ConstructorParameters<typeof Headers>[0];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RequestCredentialsLike } from "./web_types.ts";
  * const credentials: RequestCredentialsLike = "include";
- * console.log(credentials);
+ * assert.equal(new Request("http://localhost/", { credentials }).credentials, "include");
  * ```
  */
 export type RequestCredentialsLike = NonNullable<RequestInit["credentials"]>;

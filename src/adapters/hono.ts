@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
  * import { sse } from "@herald/sse/hono";
  * const app = new Hono();
@@ -14,7 +15,7 @@
  *     await stream.send({ event: "greeting", id: "1", data: { hello: "world" } });
  *   }));
  * const response = await app.request("/events");
- * console.log(await response.text()); // ":\n\nevent: greeting\nid: 1\ndata: {\"hello\":\"world\"}\n\n"
+ * assert.equal(await response.text(), ':\n\nevent: greeting\nid: 1\ndata: {"hello":"world"}\n\n');
  * ```
  * @module
  */
@@ -30,6 +31,7 @@ import type { SSEEventMap, SSEEventOf, SSESource } from "../server/writer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
  * import { sse } from "@herald/sse/hono";
  * type Events = { tick: { n: number } };
@@ -38,7 +40,12 @@ import type { SSEEventMap, SSEEventOf, SSESource } from "../server/writer.ts";
  *   return sse<Events>(c, [1, 2].map((n) => ({ event: "tick", id: String(n), data: { n } })));
  * });
  * const response = await app.request("/ticks");
- * console.log(response.headers.get("access-control-allow-origin"), await response.text());
+ * assert.equal(response.headers.get("access-control-allow-origin"), "*");
+ * assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+ * assert.equal(
+ *   await response.text(),
+ *   ':\n\nevent: tick\nid: 1\ndata: {"n":1}\n\nevent: tick\nid: 2\ndata: {"n":2}\n\n',
+ * );
  * ```
  */
 export function sse<Events extends SSEEventMap = SSEEventMap>(

@@ -21,6 +21,19 @@ import { HeraldError } from "../errors.ts";
  * - `max-retries`: `maxRetries` reconnection attempts in a row failed; `cause` is the last error.
  * - `invalid-options`: the URL or an option is unusable; thrown by `connect()` and the
  *   `EventSource` constructor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, SSEClientError, type SSEClientErrorCode } from "@herald/sse";
+ * let code: SSEClientErrorCode | undefined;
+ * try {
+ *   connect("/relative/outside/a/browser");
+ * } catch (error) {
+ *   if (error instanceof SSEClientError) code = error.code;
+ * }
+ * assert.equal(code, "invalid-options");
+ * ```
  */
 export type SSEClientErrorCode =
   | "http-status"
@@ -35,7 +48,19 @@ export type SSEClientErrorCode =
   | "max-retries"
   | "invalid-options";
 
-/** Details an {@link SSEClientError} may carry. */
+/**
+ * Details an {@link SSEClientError} may carry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SSEClientError, type SSEClientErrorDetails } from "@herald/sse";
+ * const details: SSEClientErrorDetails = { status: 503, bodyStart: "busy" };
+ * const error = new SSEClientError("http-status", "The server answered 503.", details);
+ * assert.equal(error.status, 503);
+ * assert.equal(error.bodyStart, "busy");
+ * ```
+ */
 export interface SSEClientErrorDetails {
   /** The HTTP status of the response this error is about. */
   status?: number;
@@ -51,14 +76,22 @@ export interface SSEClientErrorDetails {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connect, SSEClientError } from "@herald/sse";
- * try {
- *   for await (const message of connect("http://127.0.0.1:9/events", { maxRetries: 0 })) {
- *     console.log(message.data);
- *   }
- * } catch (error) {
- *   if (error instanceof SSEClientError) console.log(error.code, error.status); // "max-retries"
- * }
+ * // A server that answers 404 (the `fetch` option stands in for the network here).
+ * const fetch = () => Promise.resolve(new Response("no such stream", { status: 404 }));
+ * await assert.rejects(
+ *   async () => {
+ *     for await (const _ of connect("http://127.0.0.1:8000/events", { fetch }));
+ *   },
+ *   (error) => {
+ *     assert.ok(error instanceof SSEClientError);
+ *     assert.equal(error.code, "http-status"); // a 4xx is not retried
+ *     assert.equal(error.status, 404);
+ *     assert.equal(error.bodyStart, "no such stream");
+ *     return true;
+ *   },
+ * );
  * ```
  */
 export class SSEClientError extends HeraldError {

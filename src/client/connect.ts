@@ -9,10 +9,18 @@ import type { ConnectOptions } from "./options.ts";
  *
  * @example
  * ```ts
- * import { connect } from "@herald/sse";
- * const connection = connect("http://127.0.0.1:8000/events");
- * connection.onerror = (error) => console.log("retrying after", error.code);
- * connection.close(); // normally: for await (const message of connection) ...
+ * import assert from "node:assert/strict";
+ * import { connect, sseResponse } from "@herald/sse";
+ * // A server's response through the `fetch` option; leave it out to use the network.
+ * const fetch = () => Promise.resolve(sseResponse([{ id: "1", data: "a" }, { id: "2", data: "b" }]));
+ * const connection = connect("http://127.0.0.1:8000/events", { fetch });
+ * const errors: string[] = [];
+ * connection.onerror = (error) => errors.push(error.code); // then it reconnects
+ * for await (const message of connection) {
+ *   if (message.id === "1") break; // leaving the loop closes the connection
+ * }
+ * assert.equal(connection.lastEventId, "1"); // what to resume from: the last message handled
+ * assert.equal(connection.readyState, 2); // CLOSED
  * ```
  */
 export interface SSEConnection extends AsyncIterableIterator<SSEMessage> {
@@ -63,14 +71,33 @@ function callHook(hook: () => void): void {
  *
  * @example
  * ```ts
- * import { connect } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { connect, sseResponse } from "@herald/sse";
+ * // A server that numbers its events after the client's Last-Event-ID, through the `fetch`
+ * // option (leave it out to use the network).
+ * const fetch = (_url: string, init: RequestInit) => {
+ *   const headers = new Headers(init.headers);
+ *   const after = Number(headers.get("last-event-id") ?? 0);
+ *   assert.equal(headers.get("authorization"), "Bearer token");
+ *   return Promise.resolve(
+ *     sseResponse(
+ *       [1, 2].map((n) => ({ event: "tick", id: String(after + n), data: after + n })),
+ *       { retryMs: 50 }, // reconnect after 50 ms
+ *     ),
+ *   );
+ * };
  * const controller = new AbortController();
  * const connection = connect("http://127.0.0.1:8000/events", {
- *   headers: () => ({ authorization: "Bearer token" }),
+ *   headers: () => ({ authorization: "Bearer token" }), // called before every attempt
  *   signal: controller.signal,
+ *   fetch,
  * });
- * controller.abort(); // stops it; normally you would iterate:
- * for await (const message of connection) console.log(message.event, message.data);
+ * const data: string[] = [];
+ * for await (const message of connection) {
+ *   data.push(message.data); // across the reconnection after each stream's end
+ *   if (data.length === 4) controller.abort();
+ * }
+ * assert.deepEqual(data, ["1", "2", "3", "4"]);
  * ```
  */
 export function connect(url: string | URL, options: ConnectOptions = {}): SSEConnection {

@@ -8,7 +8,18 @@ import { readBodyStart } from "./read_body_start.ts";
 import { parseRetryAfterMs, resolveRetryPolicy, retryDelayMs } from "./retry_policy.ts";
 import { GLOBAL_TIMERS } from "./timers.ts";
 
-/** The states of a connection, numbered as `EventSource.readyState`. */
+/**
+ * The states of a connection, numbered as `EventSource.readyState`: CONNECTING (0), OPEN (1),
+ * CLOSED (2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EventSource, type ReadyState } from "@herald/sse";
+ * const closed: ReadyState = EventSource.CLOSED;
+ * assert.equal(closed, 2);
+ * ```
+ */
 export type ReadyState = 0 | 1 | 2;
 export const CONNECTING = 0;
 export const OPEN = 1;
@@ -63,14 +74,22 @@ function toByteString(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConnectionLoop } from "./connection_loop.ts";
- * const loop = new ConnectionLoop("http://127.0.0.1:8000/events", {}, {
- *   open() {},
- *   message: (m) => console.log(m.data),
- *   error: (e, willRetry) => console.log(e.code, willRetry),
- *   closed() {},
+ * const body = "id: 7\ndata: hi\n\n";
+ * const fetch = () =>
+ *   Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } }));
+ * const seen: string[] = [];
+ * const closed = Promise.withResolvers<void>();
+ * const loop = new ConnectionLoop("http://127.0.0.1:8000/events", { fetch, maxRetries: 0 }, {
+ *   open: () => seen.push("open"),
+ *   message: (m) => seen.push(`message ${m.data}`),
+ *   error: (e, willRetry) => seen.push(`error ${e.code} ${willRetry}`),
+ *   closed: () => closed.resolve(),
  * });
- * loop.close();
+ * await closed.promise;
+ * assert.deepEqual(seen, ["open", "message hi", "error max-retries false"]);
+ * assert.equal(loop.lastEventId, "7");
  * ```
  */
 export class ConnectionLoop {

@@ -9,9 +9,12 @@ import type { ConnectOptions } from "./options.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventSource, type EventSourceOptions } from "@herald/sse";
  * const options: EventSourceOptions = { headers: { authorization: "Bearer t" }, maxRetries: 10 };
- * new EventSource("http://127.0.0.1:8000/events", options).close();
+ * const source = new EventSource("http://127.0.0.1:8000/events", options);
+ * assert.equal(source.withCredentials, false);
+ * source.close();
  * ```
  */
 export interface EventSourceOptions extends ConnectOptions {
@@ -31,13 +34,25 @@ type HandlerType = "open" | "message" | "error";
  *
  * @example
  * ```ts
- * import { EventSource } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { EventSource, sseResponse } from "@herald/sse";
+ * // A server's response through the `fetch` option; leave it out to use the network.
+ * const fetch = () =>
+ *   Promise.resolve(sseResponse([{ id: "1", data: "hello" }, { event: "tick", data: 2 }]));
  * const source = new EventSource("http://127.0.0.1:8000/events", {
  *   headers: () => ({ authorization: "Bearer token" }),
+ *   fetch,
  * });
- * source.onmessage = (event) => console.log(event.data, event.lastEventId);
- * source.addEventListener("tick", (event) => console.log((event as MessageEvent).data));
- * source.close();
+ * const seen: string[] = [];
+ * const done = Promise.withResolvers<void>();
+ * source.onmessage = (event) => seen.push(`${event.data} (id ${event.lastEventId})`);
+ * source.addEventListener("tick", (event) => {
+ *   seen.push(`tick ${(event as MessageEvent).data}`);
+ *   source.close();
+ *   done.resolve();
+ * });
+ * await done.promise;
+ * assert.deepEqual(seen, ["hello (id 1)", "tick 2"]);
  * ```
  */
 export class EventSource extends EventTarget {

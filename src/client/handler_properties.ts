@@ -9,8 +9,9 @@ let detected: boolean | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dispatchCallsHandlerProperties } from "./handler_properties.ts";
- * console.log(typeof dispatchCallsHandlerProperties()); // "boolean"
+ * assert.equal(dispatchCallsHandlerProperties(), false); // Deno's dispatchEvent doesn't
  * ```
  */
 export function dispatchCallsHandlerProperties(): boolean {

@@ -6,11 +6,13 @@ import type { ClientTimers } from "./timers.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IdleWatchdog } from "./idle_watchdog.ts";
  * import { GLOBAL_TIMERS } from "./timers.ts";
- * const watchdog = new IdleWatchdog(50, GLOBAL_TIMERS, () => console.log("idle"));
+ * const idle = Promise.withResolvers<string>();
+ * const watchdog = new IdleWatchdog(20, GLOBAL_TIMERS, () => idle.resolve("idle"));
  * watchdog.arm(); // call on every chunk received
- * watchdog.stop();
+ * assert.equal(await idle.promise, "idle"); // nothing came for 20 ms
  * ```
  */
 export class IdleWatchdog {

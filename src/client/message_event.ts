@@ -32,9 +32,15 @@ class HeraldMessageEvent extends Event {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createMessageEvent } from "./message_event.ts";
  * const event = createMessageEvent("tick", { data: "1", origin: "http://a", lastEventId: "1" });
- * console.log(event.type, event.data); // "tick 1"
+ * assert.deepEqual([event.type, event.data, event.origin, event.lastEventId], [
+ *   "tick",
+ *   "1",
+ *   "http://a",
+ *   "1",
+ * ]);
  * ```
  */
 export function createMessageEvent(type: string, fields: MessageEventFields): MessageEvent {
@@ -48,12 +54,17 @@ export function createMessageEvent(type: string, fields: MessageEventFields): Me
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventSource, SSEClientErrorEvent } from "@herald/sse";
- * const source = new EventSource("http://127.0.0.1:8000/events");
- * source.onerror = (event) => {
- *   if (event instanceof SSEClientErrorEvent) console.log(event.error.code, source.readyState);
- * };
- * source.close();
+ * // A server that answers 403 (the `fetch` option stands in for the network).
+ * const fetch = () => Promise.resolve(new Response("forbidden", { status: 403 }));
+ * const source = new EventSource("http://127.0.0.1:8000/events", { fetch });
+ * const failed = Promise.withResolvers<Event>();
+ * source.onerror = (event) => failed.resolve(event);
+ * const event = await failed.promise;
+ * assert.ok(event instanceof SSEClientErrorEvent);
+ * assert.equal(event.error.code, "http-status");
+ * assert.equal(source.readyState, EventSource.CLOSED); // a 4xx is not retried
  * ```
  */
 export class SSEClientErrorEvent extends Event {

@@ -3,7 +3,24 @@ import type { RetryPolicy } from "./retry_policy.ts";
 import type { ClientTimers } from "./timers.ts";
 import type { HeadersInitLike, RequestCredentialsLike } from "../web_types.ts";
 
-/** What a `headers` function learns about the attempt it is called for. */
+/**
+ * What a `headers` function learns about the attempt it is called for.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AttemptInfo, connect } from "@herald/sse";
+ * const attempts: AttemptInfo[] = [];
+ * const fetch = () => Promise.resolve(new Response(null, { status: 204 })); // 204: stop
+ * const connection = connect("http://127.0.0.1:8000/events", {
+ *   fetch,
+ *   lastEventId: "41",
+ *   headers: (info) => (attempts.push(info), {}),
+ * });
+ * for await (const _ of connection);
+ * assert.deepEqual(attempts, [{ attempt: 1, lastEventId: "41" }]);
+ * ```
+ */
 export interface AttemptInfo {
   /** 1 for the first connection, then one more per reconnection attempt. */
   attempt: number;
@@ -11,7 +28,23 @@ export interface AttemptInfo {
   lastEventId: string;
 }
 
-/** A request body that can be sent again on every reconnection (streams can't). */
+/**
+ * A request body that can be sent again on every reconnection (streams can't).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, type ReusableBody } from "@herald/sse";
+ * const body: ReusableBody = new URLSearchParams({ topic: "news" });
+ * const sent: string[] = [];
+ * const fetch = async (_url: string, init: RequestInit) => {
+ *   sent.push(String(init.body));
+ *   return new Response(null, { status: 204 });
+ * };
+ * for await (const _ of connect("http://127.0.0.1:8000/events", { method: "POST", body, fetch }));
+ * assert.deepEqual(sent, ["topic=news"]);
+ * ```
+ */
 export type ReusableBody =
   | string
   | Blob
@@ -20,7 +53,25 @@ export type ReusableBody =
   | URLSearchParams
   | FormData;
 
-/** The `fetch` a client calls; any function with the standard signature. */
+/**
+ * The `fetch` a client calls; any function with the standard signature (a fetch with a proxy, a
+ * service binding's, or a test's).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connect, type FetchLike } from "@herald/sse";
+ * const urls: string[] = [];
+ * const fetch: FetchLike = (url, init) => {
+ *   urls.push(url);
+ *   return init.signal?.aborted
+ *     ? Promise.reject(init.signal.reason)
+ *     : Promise.resolve(new Response(null, { status: 204 }));
+ * };
+ * for await (const _ of connect("http://127.0.0.1:8000/events", { fetch }));
+ * assert.deepEqual(urls, ["http://127.0.0.1:8000/events"]);
+ * ```
+ */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /**
@@ -28,16 +79,19 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connect, type ConnectOptions } from "@herald/sse";
- * let token = "t1";
+ * const token = "t1";
  * const options: ConnectOptions = {
  *   method: "POST",
  *   body: JSON.stringify({ topic: "news" }),
  *   headers: () => ({ authorization: `Bearer ${token}` }), // called before every attempt
  *   retry: { initialMs: 1000, maxMs: 30_000 },
- *   idleTimeoutMs: 45_000,
+ *   idleTimeoutMs: 45_000, // longer than the server's keep-alive interval
  * };
- * connect("http://127.0.0.1:8000/events", options).close();
+ * const connection = connect("http://127.0.0.1:8000/events", options);
+ * assert.equal(connection.url, "http://127.0.0.1:8000/events");
+ * connection.close();
  * ```
  */
 export interface ConnectOptions {
@@ -85,8 +139,10 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveUrl } from "./options.ts";
- * console.log(resolveUrl("http://127.0.0.1:8000/events")); // "http://127.0.0.1:8000/events"
+ * assert.equal(resolveUrl(new URL("http://127.0.0.1:8000/a/../events")), "http://127.0.0.1:8000/events");
+ * assert.throws(() => resolveUrl("/events"), /must be absolute/); // outside a browser
  * ```
  */
 export function resolveUrl(url: string | URL): string {
@@ -109,8 +165,10 @@ export function resolveUrl(url: string | URL): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkOptions } from "./options.ts";
  * checkOptions({ maxRetries: 3, idleTimeoutMs: 30_000 }); // fine
+ * assert.throws(() => checkOptions({ body: "q=1" }), /needs a method that takes one/);
  * ```
  */
 export function checkOptions(options: ConnectOptions): void {

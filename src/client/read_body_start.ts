@@ -12,10 +12,13 @@ export const BODY_START_TIMEOUT_MS = 5000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readBodyStart } from "./read_body_start.ts";
- * console.log(await readBodyStart(new Response("x".repeat(600)), 4)); // "xxxx"
- * const stalled = new Response(new ReadableStream({ start: (c) => c.enqueue(new Uint8Array([104, 105])) }));
- * console.log(await readBodyStart(stalled, 512, 50)); // "hi", after 50 ms
+ * assert.equal(await readBodyStart(new Response("x".repeat(600)), 4), "xxxx");
+ * const stalled = new Response(
+ *   new ReadableStream({ start: (c) => c.enqueue(new Uint8Array([104, 105])) }),
+ * );
+ * assert.equal(await readBodyStart(stalled, 512, 50), "hi"); // after 50 ms
  * ```
  */
 export async function readBodyStart(

@@ -8,10 +8,14 @@ import { SSEClientError } from "./client_errors.ts";
  *
  * @example
  * ```ts
- * import { connect, type RetryPolicy } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { connect, type RetryPolicy, SSEClientError } from "@herald/sse";
  * const retry: RetryPolicy = { initialMs: 500, maxMs: 10_000, factor: 2, jitter: 0.3 };
- * const connection = connect("http://127.0.0.1:8000/events", { retry });
- * connection.close();
+ * connect("http://127.0.0.1:8000/events", { retry }).close();
+ * assert.throws(
+ *   () => connect("http://127.0.0.1:8000/events", { retry: { factor: 0.5 } }),
+ *   (error) => error instanceof SSEClientError && error.code === "invalid-options",
+ * );
  * ```
  */
 export interface RetryPolicy {
@@ -25,7 +29,17 @@ export interface RetryPolicy {
   jitter?: number;
 }
 
-/** The policy used where an option is left out. */
+/**
+ * The policy used where an option is left out: 3 s as browsers, doubling up to 30 s, with up to
+ * 20 % taken off at random.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_RETRY_POLICY } from "@herald/sse/client";
+ * assert.deepEqual(DEFAULT_RETRY_POLICY, { initialMs: 3000, maxMs: 30_000, factor: 2, jitter: 0.2 });
+ * ```
+ */
 export const DEFAULT_RETRY_POLICY: Readonly<Required<RetryPolicy>> = Object.freeze({
   initialMs: 3000,
   maxMs: 30_000,
@@ -46,8 +60,14 @@ function invalid(name: string, value: unknown, rule: string): never {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveRetryPolicy } from "./retry_policy.ts";
- * console.log(resolveRetryPolicy({ initialMs: 100 }).factor); // 2
+ * assert.deepEqual(resolveRetryPolicy({ initialMs: 100 }), {
+ *   initialMs: 100,
+ *   maxMs: 30_000,
+ *   factor: 2,
+ *   jitter: 0.2,
+ * });
  * ```
  */
 export function resolveRetryPolicy(policy: RetryPolicy = {}): Required<RetryPolicy> {
@@ -86,11 +106,13 @@ export interface RetryDelayInput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveRetryPolicy, retryDelayMs } from "./retry_policy.ts";
  * const policy = resolveRetryPolicy({ initialMs: 100, factor: 2, maxMs: 1000, jitter: 0 });
- * console.log([1, 2, 3, 4, 5].map((failures) =>
+ * const delays = [1, 2, 3, 4, 5].map((failures) =>
  *   retryDelayMs(policy, { failures, baseMs: 100, random: 0.5 })
- * )); // [100, 200, 400, 800, 1000]
+ * );
+ * assert.deepEqual(delays, [100, 200, 400, 800, 1000]);
  * ```
  */
 export function retryDelayMs(policy: Required<RetryPolicy>, input: RetryDelayInput): number {
@@ -107,9 +129,11 @@ export function retryDelayMs(policy: Required<RetryPolicy>, input: RetryDelayInp
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRetryAfterMs } from "./retry_policy.ts";
- * console.log(parseRetryAfterMs("2", 0)); // 2000
- * console.log(parseRetryAfterMs("Thu, 01 Jan 1970 00:00:05 GMT", 1000)); // 4000
+ * assert.equal(parseRetryAfterMs("2", 0), 2000);
+ * assert.equal(parseRetryAfterMs("Thu, 01 Jan 1970 00:00:05 GMT", 1000), 4000);
+ * assert.equal(parseRetryAfterMs("soon", 0), undefined);
  * ```
  */
 export function parseRetryAfterMs(value: string | null, nowMs: number): number | undefined {

@@ -4,13 +4,24 @@
  *
  * @example
  * ```ts
- * import { connect, type ClientTimers } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { connect, sseResponse } from "@herald/sse";
+ * import type { ClientTimers } from "@herald/sse/client";
+ * // Record each delay and run it at once; the server asks for `retry: 250`.
  * const delaysMs: number[] = [];
  * const timers: ClientTimers = {
  *   setTimeout: (fn, ms) => (delaysMs.push(ms), setTimeout(fn, 0)),
  *   clearTimeout: (id) => clearTimeout(id as number),
  * };
- * connect("http://127.0.0.1:8000/events", { timers }).close();
+ * const fetch = () => Promise.resolve(sseResponse([{ data: "x" }], { retryMs: 250 }));
+ * const connection = connect("http://127.0.0.1:8000/events", {
+ *   fetch,
+ *   timers,
+ *   retry: { jitter: 0 },
+ * });
+ * let messages = 0;
+ * for await (const _ of connection) if (++messages === 2) break;
+ * assert.deepEqual(delaysMs, [250]); // one reconnection, after the server's retry
  * ```
  */
 export interface ClientTimers {

@@ -4,14 +4,23 @@
  *
  * @example
  * ```ts
- * import { sseResponse, type SSEClock } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { sseResponse } from "@herald/sse";
+ * import type { SSEClock } from "@herald/sse/server";
+ * // A clock that moves only when the test moves it.
+ * let nowMs = 0;
+ * const timers: { fn: () => void; ms: number }[] = [];
  * const clock: SSEClock = {
- *   now: () => Date.now(),
- *   setTimeout: (fn, ms) => setTimeout(fn, ms),
- *   clearTimeout: (handle) => clearTimeout(handle as number),
- *   random: () => 0.5,
+ *   now: () => nowMs,
+ *   setTimeout: (fn, ms) => timers.push({ fn, ms }),
+ *   clearTimeout: () => {},
+ *   random: () => 0,
  * };
- * sseResponse([{ data: "hi" }], { clock, maxDurationMs: 60_000 });
+ * const response = sseResponse(() => {}, { clock, maxDurationMs: 10_000, keepAliveMs: 0 });
+ * assert.equal(timers.at(-1)?.ms, 10_000); // the connection's next due: its max duration
+ * nowMs = 10_000;
+ * timers.at(-1)?.fn(); // the max duration elapses: the stream ends cleanly
+ * assert.equal(await response.text(), ":\n\n");
  * ```
  */
 export interface SSEClock {
@@ -30,8 +39,12 @@ export interface SSEClock {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { systemClock } from "./clock.ts";
- * systemClock.setTimeout(() => console.log("later"), 10);
+ * const fired = await new Promise<number>((resolve) =>
+ *   systemClock.setTimeout(() => resolve(systemClock.now()), 10)
+ * );
+ * assert.ok(fired > 0);
  * ```
  */
 export const systemClock: SSEClock = {

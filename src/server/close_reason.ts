@@ -16,11 +16,12 @@ import { HeraldError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse, type SSECloseReason } from "@herald/sse";
  * const seen: SSECloseReason[] = [];
  * const response = sseResponse([{ data: "hi" }], { onClose: (reason) => seen.push(reason) });
  * await response.text();
- * console.log(seen); // ["producer-done"]
+ * assert.deepEqual(seen, ["producer-done"]);
  * ```
  */
 export type SSECloseReason =
@@ -49,15 +50,17 @@ const ADVICE: Record<SSECloseReason, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SSECloseError, sseResponse } from "@herald/sse";
- * sseResponse(async (stream) => {
+ * const late = Promise.withResolvers<unknown>();
+ * const response = sseResponse(async (stream) => {
  *   stream.close();
- *   try {
- *     await stream.send({ data: "late" });
- *   } catch (error) {
- *     if (error instanceof SSECloseError) console.log(error.code); // "producer-done"
- *   }
+ *   await stream.send({ data: "late" }).catch(late.resolve);
  * });
+ * await response.text();
+ * const error = await late.promise;
+ * assert.ok(error instanceof SSECloseError);
+ * assert.equal(error.code, "producer-done");
  * ```
  */
 export class SSECloseError extends HeraldError {

@@ -73,12 +73,13 @@ interface Drained {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ResponseConnection } from "./connection.ts";
  * import { resolveOptions } from "./options.ts";
  * const connection = new ResponseConnection({}, resolveOptions({}, 15_000));
  * connection.send({ data: "hi" });
  * connection.close("producer-done");
- * console.log(await new Response(connection.body).text()); // ":\n\ndata: hi\n\n"
+ * assert.equal(await new Response(connection.body).text(), ":\n\ndata: hi\n\n");
  * ```
  */
 export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {

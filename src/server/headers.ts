@@ -19,9 +19,12 @@ const DEFAULT_RECORD: Record<string, string> = Object.fromEntries(DEFAULTS);
  *
  * @example
  * ```ts
- * import { headersFor } from "./headers.ts";
- * const headers = headersFor({ "access-control-allow-origin": "*" });
- * console.log(headers.get("content-type")); // "text/event-stream; charset=utf-8"
+ * import assert from "node:assert/strict";
+ * import { sseHeaders } from "@herald/sse/server";
+ * const headers = sseHeaders({ "access-control-allow-origin": "*", connection: "keep-alive" });
+ * assert.equal(headers.get("content-type"), "text/event-stream; charset=utf-8");
+ * assert.equal(headers.get("access-control-allow-origin"), "*");
+ * assert.equal(headers.get("connection"), null);
  * ```
  */
 export function headersFor(init?: HeadersInitLike): Headers {

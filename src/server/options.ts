@@ -24,9 +24,13 @@ export const DEFAULT_MAX_DURATION_JITTER = 0.1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse, type SSELogger } from "@herald/sse";
- * const logger: SSELogger = { error: (message, error) => console.error(message, error) };
- * sseResponse([{ data: "hi" }], { logger });
+ * const logged: unknown[] = [];
+ * const logger: SSELogger = { error: (_message, error) => logged.push(error) };
+ * const response = sseResponse(() => Promise.reject(new Error("upstream failed")), { logger });
+ * await response.text(); // the client sees the stream end, never the error
+ * assert.equal((logged[0] as Error).message, "upstream failed");
  * ```
  */
 export interface SSELogger {
@@ -38,14 +42,18 @@ export interface SSELogger {
  *
  * @example
  * ```ts
- * import { sseResponse, type SSEResponseOptions } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { type SSECloseReason, sseResponse, type SSEResponseOptions } from "@herald/sse";
+ * const closes: SSECloseReason[] = [];
  * const options: SSEResponseOptions = {
- *   keepAliveMs: 10_000,
+ *   keepAliveMs: 8_000, // under Bun's 10 s idle timeout, so safe on every runtime
  *   maxDurationMs: 280_000, // end before Vercel Edge's 300 s; the client resumes
  *   retryMs: 2_000,
- *   onClose: (reason) => console.log("closed:", reason),
+ *   onClose: (reason) => closes.push(reason),
  * };
- * sseResponse([{ data: "hi" }], options);
+ * const response = sseResponse([{ data: "hi" }], options);
+ * assert.equal(await response.text(), "retry: 2000\n:\n\ndata: hi\n\n");
+ * assert.deepEqual(closes, ["producer-done"]);
  * ```
  */
 export interface SSEResponseOptions {
@@ -131,8 +139,11 @@ export interface ResolvedOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveOptions } from "./options.ts";
- * console.log(resolveOptions({ keepAliveMs: 5000 }, 15_000).maxQueuedEvents); // 1024
+ * const limits = resolveOptions({ keepAliveMs: 5000 }, 15_000);
+ * assert.equal(limits.keepAliveMs, 5000);
+ * assert.equal(limits.maxQueuedEvents, 1024);
  * ```
  */
 export function resolveOptions(

@@ -14,9 +14,11 @@ const NON_ASCII = /[^\x00-\x7f]/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse, type SSEQueuePolicy } from "@herald/sse";
  * const queuePolicy: SSEQueuePolicy = "drop-oldest";
- * sseResponse([{ data: "snapshot" }], { queuePolicy, maxQueuedEvents: 16 });
+ * const response = sseResponse([{ data: "snapshot" }], { queuePolicy, maxQueuedEvents: 16 });
+ * assert.equal(await response.text(), ":\n\ndata: snapshot\n\n");
  * ```
  */
 export type SSEQueuePolicy = "close" | "drop-oldest";
@@ -28,10 +30,14 @@ export type SSEQueuePolicy = "close" | "drop-oldest";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventQueue } from "./queue.ts";
  * const queue = new EventQueue(10, 1024);
  * queue.push("data: a\n\n");
- * console.log(queue.drain()); // "data: a\n\n"
+ * queue.push("data: b\n\n");
+ * assert.equal(queue.bytes, 18);
+ * assert.equal(queue.drain(), "data: a\n\ndata: b\n\n");
+ * assert.equal(queue.length, 0);
  * ```
  */
 export class EventQueue {

@@ -7,8 +7,15 @@ import { HeraldError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import type { SSEResponseErrorCode } from "@herald/sse";
- * const code: SSEResponseErrorCode = "invalid-option";
+ * import assert from "node:assert/strict";
+ * import { sseResponse, SSEResponseError, type SSEResponseErrorCode } from "@herald/sse";
+ * const codes: SSEResponseErrorCode[] = [];
+ * try {
+ *   sseResponse(42 as never);
+ * } catch (error) {
+ *   if (error instanceof SSEResponseError) codes.push(error.code);
+ * }
+ * assert.deepEqual(codes, ["invalid-source"]);
  * ```
  */
 export type SSEResponseErrorCode = "invalid-option" | "invalid-source";
@@ -18,12 +25,12 @@ export type SSEResponseErrorCode = "invalid-option" | "invalid-source";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse, SSEResponseError } from "@herald/sse";
- * try {
- *   sseResponse([], { maxQueuedEvents: 0 });
- * } catch (error) {
- *   if (error instanceof SSEResponseError) console.log(error.code); // "invalid-option"
- * }
+ * assert.throws(
+ *   () => sseResponse([], { maxQueuedEvents: 0 }),
+ *   (error) => error instanceof SSEResponseError && error.code === "invalid-option",
+ * );
  * ```
  */
 export class SSEResponseError extends HeraldError {

@@ -14,12 +14,13 @@ import type { SSESource, SSEWriter } from "./writer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ResponseConnection } from "./connection.ts";
  * import { resolveOptions } from "./options.ts";
  * import { startSource } from "./source.ts";
  * const connection = new ResponseConnection({}, resolveOptions({}, 15_000));
  * startSource(connection, [{ data: "a" }, { data: "b" }], undefined);
- * console.log(await new Response(connection.body).text());
+ * assert.equal(await new Response(connection.body).text(), ":\n\ndata: a\n\ndata: b\n\n");
  * ```
  */
 export function startSource<Event extends SSEEvent>(

@@ -4,9 +4,16 @@
  *
  * @example
  * ```ts
- * import { sseStats, type SSEStats } from "@herald/sse";
- * const stats: SSEStats = sseStats();
- * console.log(stats.open, stats.timers, stats.queuedBytes);
+ * import assert from "node:assert/strict";
+ * import { sseResponse } from "@herald/sse";
+ * import { sseStats, type SSEStats } from "@herald/sse/server";
+ * const before: SSEStats = sseStats();
+ * const response = sseResponse(() => {}); // open until the client leaves
+ * assert.equal(sseStats().open, before.open + 1);
+ * await response.body?.cancel(); // the client leaves
+ * const after: SSEStats = sseStats();
+ * assert.equal(after.open, before.open);
+ * assert.equal(after.closedByReason["client-disconnected"], (before.closedByReason["client-disconnected"] ?? 0) + 1);
  * ```
  */
 export interface SSEStats {
@@ -42,10 +49,13 @@ export const counters = {
  *
  * @example
  * ```ts
- * import { sseResponse, sseStats } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { sseResponse } from "@herald/sse";
+ * import { sseStats } from "@herald/sse/server";
  * const response = sseResponse([{ data: "hi" }]);
  * await response.text();
- * console.log(sseStats().open); // 0
+ * assert.equal(sseStats().open, 0);
+ * assert.equal(sseStats().timers, 0);
  * ```
  */
 export function sseStats(): SSEStats {

@@ -7,8 +7,11 @@ import type { SSECloseReason } from "./close_reason.ts";
  *
  * @example
  * ```ts
- * import type { SSEEventMap } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { sseResponse, type SSEEventMap } from "@herald/sse";
  * type Events = { notification: { text: string }; presence: { online: number } } & SSEEventMap;
+ * const response = sseResponse<Events>([{ event: "presence", data: { online: 2 } }]);
+ * assert.equal(await response.text(), ':\n\nevent: presence\ndata: {"online":2}\n\n');
  * ```
  */
 export type SSEEventMap = Record<string, unknown>;
@@ -21,10 +24,16 @@ export type SSEEventMap = Record<string, unknown>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SSEEventOf } from "@herald/sse";
  * type Events = { tick: { n: number } };
  * const ok: SSEEventOf<Events> = { event: "tick", id: "1", data: { n: 1 } };
- * // const bad: SSEEventOf<Events> = { event: "tick", data: "1" }; // does not type-check
+ * const bad: SSEEventOf<Events> = {
+ *   event: "tick",
+ *   // @ts-expect-error: a tick's data is { n: number }, not a string
+ *   data: "1",
+ * };
+ * assert.notDeepEqual(ok, bad);
  * ```
  */
 export type SSEEventOf<Events extends SSEEventMap> = string extends keyof Events ? SSEEvent
@@ -42,6 +51,7 @@ export type SSEEventOf<Events extends SSEEventMap> = string extends keyof Events
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse, type SSEWriter } from "@herald/sse";
  * async function ticks(stream: SSEWriter) {
  *   for (let n = 1; n <= 3 && !stream.signal.aborted; n++) {
@@ -49,7 +59,11 @@ export type SSEEventOf<Events extends SSEEventMap> = string extends keyof Events
  *   }
  * }
  * const response = sseResponse(ticks);
- * console.log(await response.text());
+ * assert.equal(
+ *   await response.text(),
+ *   ":\n\nevent: tick\nid: 1\ndata: {\"n\":1}\n\nevent: tick\nid: 2\ndata: {\"n\":2}\n\n" +
+ *     "event: tick\nid: 3\ndata: {\"n\":3}\n\n",
+ * );
  * ```
  */
 export interface SSEWriter<Event = SSEEvent> {
@@ -85,12 +99,13 @@ export interface SSEWriter<Event = SSEEvent> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sseResponse, type SSESource } from "@herald/sse";
  * const source: SSESource = async function* () {
  *   yield { data: "one" };
  *   yield { data: "two" };
  * }();
- * console.log(await sseResponse(source).text());
+ * assert.equal(await sseResponse(source).text(), ":\n\ndata: one\n\ndata: two\n\n");
  * ```
  */
 export type SSESource<Event = SSEEvent> =
