@@ -45,7 +45,7 @@ const WARMUP_S = 1;
 // model takes the interval as a parameter.
 const PING_MS = Number(option("--ping-ms", "1000"));
 const EVENT_DATA_BYTES = 200;
-const MAX_IN_FLIGHT = 4_000;
+const MAX_IN_FLIGHT = 2_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
@@ -165,6 +165,9 @@ interface Point {
   p99Ms: number;
   hubCpuCores: number;
   restCpuCores: number;
+  /** The simulation could not keep up (this machine, not the design): the publisher fell behind
+   * or latency grew past a second. Such a point's traffic includes the overload's side effects. */
+  saturated: boolean;
 }
 
 interface Setup {
@@ -231,31 +234,27 @@ async function runConfiguration(rest: Rest, isolates: number): Promise<[Setup, P
 
     const points: Point[] = [];
     let n = 0;
-    for (const rate of RATES) {
+    /** Publishes one event per call at `rate`, round-robin over isolates and topics. */
+    const startPublisher = (rate: number) => {
       let inFlight = 0;
-      let skipped = 0;
-      let errors = 0;
-      let publishedInWindow = 0;
-      const publishedPerTopic = new Array(TOPICS).fill(0);
-      let recording = false;
-      let stop = false;
-      const publisher = (async () => {
-        const started = performance.now();
+      let stopped = false;
+      const run = { published: 0, skipped: 0, errors: 0, seconds: 0, perTopic: [] as number[] };
+      run.perTopic = new Array(TOPICS).fill(0);
+      const started = performance.now();
+      const loop = (async () => {
         let sent = 0;
-        while (!stop) {
+        while (!stopped) {
           const due = Math.floor(rate * (performance.now() - started) / 1000);
           while (sent < due) {
             sent++;
             if (inFlight >= MAX_IN_FLIGHT) {
-              skipped++;
+              run.skipped++;
               continue;
             }
             const seq = n++;
             const topic = seq % TOPICS;
-            if (recording) {
-              publishedInWindow++;
-              publishedPerTopic[topic]++;
-            }
+            run.published++;
+            run.perTopic[topic]++;
             inFlight++;
             const head = `{"ts":${performance.now()},"n":${seq},"pad":""}`;
             const data: TickData = {
@@ -267,49 +266,65 @@ async function runConfiguration(rest: Rest, isolates: number): Promise<[Setup, P
               () => inFlight--,
               () => {
                 inFlight--;
-                errors++;
+                run.errors++;
               },
             );
           }
           await sleep(5);
         }
       })();
+      return {
+        /** Stops publishing; resolves once every publish made was answered (at most 15 s). */
+        async stop() {
+          stopped = true;
+          run.seconds = (performance.now() - started) / 1000;
+          await loop;
+          const deadline = performance.now() + 15_000;
+          while (inFlight > 0 && performance.now() < deadline) await sleep(5);
+          return run;
+        },
+      };
+    };
+    for (const rate of RATES) {
+      // Warm-up at the rate, then every publish of it finished: the window starts from a steady
+      // state and counts only its own publishes.
+      const warm = startPublisher(rate);
       await sleep(WARMUP_S * 1000);
-      // The window: events numbered from here on are the measured ones.
+      await warm.stop();
+      await rest.reset();
+      const restBefore = await rest.stats();
+      const resetAt = performance.now();
+      // Events numbered from..to are the measured ones: only they are expected and timed.
       window.from = n;
       window.to = Infinity;
       window.delivered = 0;
       window.latenciesMs = [];
-      await rest.reset();
-      const restBefore = await rest.stats();
       const cpuBefore = process.cpuUsage();
-      const windowStarted = performance.now();
-      skipped = 0;
-      errors = 0;
-      recording = true;
+      const publisher = startPublisher(rate);
       await sleep(WINDOW_S * 1000);
-      recording = false;
+      const run = await publisher.stop();
       window.to = n;
-      const seconds = (performance.now() - windowStarted) / 1000;
+      const seconds = run.seconds;
       const cpuAfter = process.cpuUsage(cpuBefore);
+      // Every publish of the window has been answered: its commands are all counted.
       const restAfter = await rest.stats();
-      stop = true;
-      await publisher;
-      const expected = publishedPerTopic.reduce((a, count, t) => a + count * readersPerTopic[t], 0);
-      // Every measured event must reach every reader of its topic (publishes still in flight
-      // and deliveries still queued get up to 15 s).
+      const countedSeconds = (performance.now() - resetAt) / 1000;
+      const expected = run.perTopic.reduce((a, count, t) => a + count * readersPerTopic[t], 0);
+      // Every measured event must reach every reader of its topic (deliveries still queued get
+      // up to 15 s).
       const deadline = performance.now() + 15_000;
-      while (window.delivered < expected - errors * 100 && performance.now() < deadline) {
-        await sleep(20);
-      }
+      while (window.delivered < expected && performance.now() < deadline) await sleep(20);
+      const timed = perSecond(restAfter.commands, countedSeconds);
       const point: Point = {
         isolates,
         targetRate: rate,
-        publishedPerSecond: publishedInWindow / seconds,
-        skipped,
-        publishErrors: errors,
-        commandsPerSecond: perSecond(restAfter.commands, seconds),
-        requestsPerSecond: sum(restAfter.requests) / seconds,
+        publishedPerSecond: run.published / seconds,
+        skipped: run.skipped,
+        publishErrors: run.errors,
+        // Publishes per second of the window (all of them counted, answered after it or not);
+        // the clock-driven kinds per second of the time counted.
+        commandsPerSecond: { ...timed, publish: (restAfter.commands.publish ?? 0) / seconds },
+        requestsPerSecond: sum(restAfter.requests) / countedSeconds,
         requestsByKind: restAfter.requests,
         details: restAfter.details,
         deliveriesPerSecond: window.delivered / seconds,
@@ -317,9 +332,14 @@ async function runConfiguration(rest: Rest, isolates: number): Promise<[Setup, P
         expectedDeliveries: expected,
         p50Ms: percentile(window.latenciesMs, 0.5),
         p99Ms: percentile(window.latenciesMs, 0.99),
-        hubCpuCores: (cpuAfter.user + cpuAfter.system) / 1e6 / seconds,
-        restCpuCores: (restAfter.cpuUs - restBefore.cpuUs) / 1e6 / seconds,
+        hubCpuCores: (cpuAfter.user + cpuAfter.system) / 1e6 / countedSeconds,
+        restCpuCores: (restAfter.cpuUs - restBefore.cpuUs) / 1e6 / countedSeconds,
+        saturated: false,
       };
+      const skipped = run.skipped;
+      const errors = run.errors;
+      point.saturated = skipped > 0 || point.publishedPerSecond < 0.9 * rate ||
+        point.p50Ms > 1_000;
       points.push(point);
       const c = point.commandsPerSecond;
       console.log(
@@ -335,7 +355,9 @@ async function runConfiguration(rest: Rest, isolates: number): Promise<[Setup, P
             point.p99Ms.toFixed(1)
           } ms; CPU hubs ${point.hubCpuCores.toFixed(2)}, REST ${
             point.restCpuCores.toFixed(2)
-          } cores`,
+          } cores${
+            point.saturated ? " (SATURATED: the simulation, not the design, fell behind)" : ""
+          }`,
       );
     }
     return [setup, points];
@@ -416,10 +438,13 @@ function checkModel(setups: Setup[], points: Point[]): boolean {
     kind: string,
     predicted: number,
     measured: number,
+    counts = true,
   ) => {
     const ratio = predicted === 0 ? (measured === 0 ? 1 : Infinity) : measured / predicted;
-    // Rates under 1/s are too few events for a ratio to mean anything in a window of seconds.
-    if (predicted >= 1 || measured >= 1) {
+    // Judged: the commands made per operation (publish, read, subscribe), which the model must
+    // get exactly. Shown only: pings, which follow a clock (timers run late on a loaded machine,
+    // and a window of seconds holds a few pings per feed), rates under 1/s, saturated points.
+    if (counts && kind !== "ping" && (predicted >= 1 || measured >= 1)) {
       worst = Math.max(worst, ratio >= 1 ? ratio : 1 / ratio);
     }
     console.log(
@@ -436,6 +461,8 @@ function checkModel(setups: Setup[], points: Point[]): boolean {
       feedPerReader: false,
     });
     for (const kind of KINDS) {
+      // Pings run on a clock, not per subscription: compared in the steady state below.
+      if (kind === "ping") continue;
       if (predicted[kind] || setup.commands[kind]) {
         row(setup.isolates, "setup", kind, predicted[kind], setup.commands[kind]);
       }
@@ -448,15 +475,24 @@ function checkModel(setups: Setup[], points: Point[]): boolean {
       publishesPerSecond: p.publishedPerSecond,
       readers: READERS,
       pingIntervalMs: PING_MS,
+      // A ping goes the way an event goes (publish, subscribe stream): it takes as long.
+      pingRoundTripMs: p.p50Ms,
     })).commandsPerSecond;
     for (const kind of KINDS) {
       if (predicted[kind] || p.commandsPerSecond[kind]) {
-        row(p.isolates, `${p.targetRate} ev/s`, kind, predicted[kind], p.commandsPerSecond[kind]);
+        const phase = `${p.targetRate} ev/s${p.saturated ? " (saturated)" : ""}`;
+        row(p.isolates, phase, kind, predicted[kind], p.commandsPerSecond[kind], !p.saturated);
       }
     }
   }
-  const met = worst <= 1.1;
-  verdict("scaling.model.commands_by_kind", worst, "<=", 1.1, "measured/predicted, worst kind");
+  const met = worst <= 1.05;
+  verdict(
+    "scaling.model.commands_per_operation",
+    worst,
+    "<=",
+    1.05,
+    "measured/predicted, worst of publish/read/subscribe over the points that kept up",
+  );
   return met;
 }
 

@@ -37,6 +37,8 @@ export interface Deployment {
   feedLifetimeS: number;
   /** The broker's `pingIntervalMs`. Default 15 000. */
   pingIntervalMs: number;
+  /** How long a ping takes to come back: the next is sent an interval after it. Default 0. */
+  pingRoundTripMs: number;
   /**
    * One live feed per reader instead of per isolate: `shareFeed: false`, the default on Workers,
    * where I/O can't cross requests.
@@ -68,7 +70,8 @@ export const PING_BYTES = 60;
 /**
  * Commands per second of a deployment in its steady state, by kind:
  * - publish: one `EVAL` per broker publish (XADD per event, trim, one PUBLISH inside the script);
- * - ping: one PUBLISH per live feed per `pingIntervalMs` (liveness of the subscribe stream);
+ * - ping: one PUBLISH per live feed per `pingIntervalMs` plus the ping's round trip (the next
+ *   ping is sent an interval after the last one came back: liveness of the subscribe stream);
  * - subscribe: one per live feed opened;
  * - read: one `EVAL` per reader connection (the subscription's first read: heads, or history after
  *   its cursor), plus one per topic when a live feed starts serving it (it notes the head);
@@ -79,7 +82,7 @@ export function load(d: Deployment): Load {
   const feeds = d.feedPerReader ? d.readers : d.isolates;
   const feedStartsPerSecond = d.feedPerReader ? readerConnectsPerSecond : feeds / d.feedLifetimeS;
   const topicsPerFeed = d.feedPerReader ? 1 : d.topicsPerIsolate;
-  const pingsPerSecond = feeds / (d.pingIntervalMs / 1000);
+  const pingsPerSecond = feeds / ((d.pingIntervalMs + d.pingRoundTripMs) / 1000);
   const commandsPerSecond: Record<Kind, number> = {
     publish: d.publishesPerSecond,
     read: readerConnectsPerSecond + feedStartsPerSecond * topicsPerFeed,
@@ -160,6 +163,7 @@ export function deployment(partial: Partial<Deployment>): Deployment {
     readerLifetimeS: Infinity,
     feedLifetimeS: Infinity,
     pingIntervalMs: 15_000,
+    pingRoundTripMs: 0,
     feedPerReader: false,
     eventBytes: 200,
     ...partial,
