@@ -8,13 +8,15 @@
 // Throughput runs round-robin over the implementations and reports medians; memory is the
 // server's RSS (Linux /proc) after a warm-up (500 streams opened and closed), then after opening
 // 1k and 10k idle streams: the growth divided by N.
-// Targets (issue 3): Herald >= 2x Hono's events/s; Herald's memory per connection within 1.3x
-// of the minimal server's. A missed target is reported, not fatal; a wrong event count is fatal.
+// Targets, printed as VERDICT lines (bench/support/verdict.ts): Herald >= 2x Hono's events/s;
+// Herald's memory per connection within 1.3x of the minimal server's. A missed target is
+// reported, not fatal; a wrong event count is fatal.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchServer, startBenchServer } from "./support/loopback_server.ts";
+import { verdict } from "./support/verdict.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const g = globalThis as unknown as {
@@ -223,13 +225,8 @@ if (only.has("throughput")) {
     const herald = results.find((r) => r.workload === workload && r.impl === "herald")!;
     const hono = results.find((r) => r.workload === workload && r.impl === "hono")!;
     const ratio = herald.eventsPerSecond / hono.eventsPerSecond;
-    const met = ratio >= 2;
+    const met = verdict(`response.events_per_s_vs_hono.${runtime}.${workload}`, ratio, ">=", 2);
     if (!met) targetsMissed++;
-    console.log(
-      `target (${workload}): Herald >= 2x Hono's events/s: ${ratio.toFixed(2)}x ${
-        met ? "MET" : "MISSED"
-      }`,
-    );
   }
   console.log("");
 }
@@ -246,12 +243,11 @@ if (only.has("memory")) {
     const of = (impl: Impl) =>
       results.find((r) => r.impl === impl && r.connections === count)!.bytesPerConnection;
     const ratio = of("herald") / of("minimal");
-    const met = ratio <= 1.3;
+    const size = count % 1000 === 0 ? `${count / 1000}k` : String(count);
+    const met = verdict(`response.memory_per_connection.${runtime}.${size}`, ratio, "<=", 1.3);
     if (!met) targetsMissed++;
-    console.log(
-      `target (${format(count)} connections): Herald within 1.3x of minimal per connection: ` +
-        `${ratio.toFixed(2)}x ${met ? "MET" : "MISSED"}`,
-    );
+    const vsHono = of("herald") / of("hono");
+    if (!verdict(`response.memory_vs_hono.${runtime}.${size}`, vsHono, "<", 1)) targetsMissed++;
   }
 }
 const outFile = join(repo, "bench", ".out", `response-${runtime}.json`);
