@@ -4,7 +4,7 @@
 //   shared suite under `deno test`, under `bun test` and inside workerd, then one closing line
 //   `N passed, N failed` summed over the runtimes. Any failure exits non-zero.
 //
-// Usage: node tests/run.mjs [--only deno,bun,workerd,static] [--filter text]
+// Usage: node tests/run.mjs [--only static,deno,bun,workerd,edge] [--filter text]
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -152,13 +152,14 @@ async function staticChecks() {
 /** Every JSDoc example in the library runs, as `deno test --doc` runs it. */
 async function docExamples() {
   const junit = join(out, "doc.xml");
+  const entries = JSON.parse(readFileSync(join(repo, "deno.json"), "utf8")).exports;
   const code = await run(bin("deno"), [
     "test",
     "--doc",
     "--allow-all",
     "--reporter=dot",
     `--junit-path=${junit}`,
-    "mod.ts",
+    ...Object.values(entries), // each entry point's module documentation
     "src/",
     "examples/server/", // the reference server's modules carry runnable examples too
   ]);
