@@ -77,13 +77,16 @@ export class HubTopicError extends HeraldError {
  * - `broker-reset`: the store was reset (its epoch changed) under a live subscription.
  * - `slow-subscriber`: a subscriber fell more than `maxQueuedEvents` behind; its stream ends and the
  *   client resumes from its cursor.
+ * - `lease-lost`: a stream's append came with a fence that is not the running stream's: its
+ *   producer's lease expired and the stream was ended (or expired) meanwhile. Nothing was written.
  */
 export type BrokerErrorCode =
   | "broker-unavailable"
   | "broker-reply"
   | "upstream-lost"
   | "broker-reset"
-  | "slow-subscriber";
+  | "slow-subscriber"
+  | "lease-lost";
 
 /**
  * A failure of a broker or of the hub's delivery to one subscriber.
@@ -130,5 +133,58 @@ export class HubEventError extends HeraldError {
 
   constructor(code: HubEventErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/**
+ * Why a stream's producer was stopped (the `code` of `out.signal.reason`):
+ * - `stream-cancelled`: `hub.cancelStream` was called, or nobody read the stream for
+ *   `idleCancelMs` (`reason` is then `"unwatched"`). The stream ends `cancelled`.
+ * - `lease-lost`: the producer could not renew its lease in time (it stalled, or the store was
+ *   unreachable), and the stream was ended `lost` by another hub; nothing it writes is kept.
+ * - `stream-ended`: a write came after the stream had ended.
+ * - `stream-overflow`: writes were not awaited and piled up past what the producer may buffer;
+ *   `await out.write(...)` (it resolves as soon as the broker can take more).
+ */
+export type HubStreamErrorCode =
+  | "stream-cancelled"
+  | "lease-lost"
+  | "stream-ended"
+  | "stream-overflow";
+
+/**
+ * Why a stream's producer was stopped or a write refused: the reason of `out.signal` (so an
+ * upstream `fetch` given the signal rejects with it), and the rejection of a refused
+ * `out.write`. `reason` holds the cancel reason for `stream-cancelled`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHub, HubStreamError, MemoryBroker } from "@herald/sse/hub";
+ * const hub = createHub({ broker: new MemoryBroker() });
+ * let stopped: unknown;
+ * let running: Promise<unknown> | undefined;
+ * await hub.startStream("answer:2", async (out) => {
+ *   await hub.cancelStream("answer:2", "stop button");
+ *   stopped = out.signal.reason;
+ * }, { waitUntil: (promise) => (running = promise) });
+ * await running;
+ * assert.ok(stopped instanceof HubStreamError);
+ * assert.equal(stopped.code, "stream-cancelled");
+ * assert.equal(stopped.reason, "stop button");
+ * ```
+ */
+export class HubStreamError extends HeraldError {
+  declare readonly code: HubStreamErrorCode;
+  /** The cancel reason, for `stream-cancelled`. */
+  readonly reason: string | undefined;
+
+  constructor(
+    code: HubStreamErrorCode,
+    message: string,
+    options?: { cause?: unknown; reason?: string },
+  ) {
+    super(code, message, options);
+    this.reason = options?.reason;
   }
 }

@@ -1,20 +1,17 @@
 // hub.response: read the client's cursor from the request, subscribe, and answer with an event
 // stream; refused topics or cursors answer 400 with a message that says what to do.
-import type { SSEResponseOptions } from "../server/options.ts";
 import { sseResponse } from "../server/response.ts";
 import { BrokerError, HubCursorError, HubTopicError } from "./errors.ts";
-import type { SubscribeOptions } from "./hub.ts";
+import type { DeliveryInfo, HubResponseOptions, SubscribeOptions } from "./hub_options.ts";
 import type { Subscription } from "./subscription.ts";
 
-/**
- * Options of `hub.response`: the topics, plus any option of `sseResponse` except `request` (the
- * request is the first argument) and `queuePolicy` (always `"close"`: dropping events would
- * break exact resume; a closed client resumes from its cursor instead).
- */
-export interface HubResponseOptions extends Omit<SSEResponseOptions, "request" | "queuePolicy"> {
-  /** The topics this response streams. Decided by the server, never taken from the client as is. */
-  topics: readonly string[];
-}
+export type { HubResponseOptions } from "./hub_options.ts";
+
+/** How `hub.response` opens a subscriber: validated topics and cursor, then the broker. */
+export type OpenSubscription = (
+  options: SubscribeOptions,
+  onDeliver?: (info: DeliveryInfo) => void,
+) => Promise<Subscription>;
 
 /**
  * The cursor a request resumes from: the `Last-Event-ID` header (what EventSource sends on its
@@ -22,8 +19,11 @@ export interface HubResponseOptions extends Omit<SSEResponseOptions, "request" |
  *
  * @example
  * ```ts
- * import { lastEventIdOf } from "@herald/sse";
- * console.log(lastEventIdOf(new Request("http://x/?lastEventId=h1.e.t.0"))); // "h1.e.t.0"
+ * import assert from "node:assert/strict";
+ * import { lastEventIdOf } from "./hub_response.ts";
+ * assert.equal(lastEventIdOf(new Request("http://x/?lastEventId=h1.e.t.0")), "h1.e.t.0");
+ * const both = new Request("http://x/?lastEventId=q", { headers: { "last-event-id": "h" } });
+ * assert.equal(lastEventIdOf(both), "h");
  * ```
  */
 export function lastEventIdOf(request: Request): string | undefined {
@@ -40,19 +40,20 @@ export const BROKER_FAILURE_RETRY_MS = 2_000;
  * Answers one request with a hub subscription. Refused topics or cursors: 400, `text/plain`,
  * the error's message, and its code in `X-Herald-Error`. A failing broker: 200 with an empty
  * event stream holding only `retry:` (and the code in `X-Herald-Error`), so the client retries
- * from the same cursor.
+ * from the same cursor. A cursor at the end of every topic's stream: 204, no body (the spec's
+ * way to tell an `EventSource` not to reconnect).
  */
 export async function hubResponse(
-  open: (options: SubscribeOptions) => Promise<Subscription>,
+  open: OpenSubscription,
   request: Request,
   options: HubResponseOptions,
 ): Promise<Response> {
-  const { topics, ...rest } = options;
+  const { topics, onDeliver, ...rest } = options;
   let subscription: Subscription;
   try {
     // No signal: the response's connection already watches the request, and its close ends the
     // subscription (Subscription.sendTo).
-    subscription = await open({ topics, lastEventId: lastEventIdOf(request) });
+    subscription = await open({ topics, lastEventId: lastEventIdOf(request) }, onDeliver);
   } catch (error) {
     if (error instanceof HubCursorError || error instanceof HubTopicError) {
       return new Response(error.message + "\n", {
@@ -78,6 +79,10 @@ export async function hubResponse(
       });
     }
     throw error;
+  }
+  if (subscription.atEnd) {
+    subscription.close();
+    return new Response(null, { status: 204, headers: rest.headers });
   }
   // The subscriber sends straight into the connection's writer: no stream between them (one
   // object, a promise and a read per event less), the same events and the same backpressure.

@@ -16,7 +16,10 @@ import { encodeCursor, encodeCursorPosition } from "./cursor.ts";
 import type { CursorSigner } from "./cursor_signing.ts";
 import { BrokerError, HubCursorError } from "./errors.ts";
 import { HISTORY_LOST_EVENT, type HistoryLost } from "./history_lost.ts";
+import type { DeliveryInfo } from "./hub_options.ts";
 import { comparePositions, ZERO_POSITION } from "./position.ts";
+import type { PresenceTicket, PresenceTracker } from "./presence.ts";
+import { STREAM_END_EVENT } from "./stream_end.ts";
 
 /** What the hub resolved before the stream exists (so cursor errors become a 400). */
 export interface SubscriptionPlan {
@@ -29,6 +32,10 @@ export interface SubscriptionPlan {
   maxQueuedEvents: number;
   signer: CursorSigner | undefined;
   signal: AbortSignal | undefined;
+  /** Where readers of running streams are counted (a broker with streams), or `undefined`. */
+  presence: PresenceTracker | undefined;
+  /** Told of each published event handed to the writer (`sendTo` only), or `undefined`. */
+  onDeliver: ((info: DeliveryInfo) => void) | undefined;
 }
 
 const NO_PAGE: BrokerEntry[] = [];
@@ -43,13 +50,17 @@ const NO_PAGE: BrokerEntry[] = [];
  * ```ts
  * import { MemoryBroker } from "./memory_broker.ts";
  * import { openSubscription } from "./subscription.ts";
+ * import assert from "node:assert/strict";
  * const broker = new MemoryBroker();
  * const subscription = await openSubscription({
  *   broker, topics: ["t"], tag: "x", cursor: undefined, replayPageSize: 100,
- *   maxQueuedEvents: 100, signer: undefined, signal: undefined,
+ *   maxQueuedEvents: 100, signer: undefined, signal: undefined, presence: undefined,
+ *   onDeliver: undefined,
  * });
  * const reader = subscription.toStream().getReader();
- * console.log((await reader.read()).value); // { id: "h1.…" }
+ * const start = (await reader.read()).value!;
+ * assert.deepEqual(Object.keys(start), ["id"]);
+ * assert.match(start.id!, /^h1\./);
  * await reader.cancel();
  * ```
  */
@@ -72,10 +83,27 @@ export class Subscription implements ListenOptions {
   #more: boolean[] | undefined;
   #pages: BrokerEntry[][] | undefined;
   #ended = false;
+  /** Per topic, whether its stream has ended (made when a topic holds one). */
+  #streamEnded: boolean[] | undefined;
+  /** Every topic's stream has ended: the subscription ends once `#out` is sent. */
+  #finished = false;
+  #atEnd = false;
+  #presence: PresenceTicket | undefined;
+  /** Per event of `#out`, what `onDeliver` is told (only when there is an `onDeliver`). */
+  #outInfo: (DeliveryInfo | undefined)[] | undefined;
 
   constructor(plan: SubscriptionPlan) {
     this.#plan = plan;
     this.topics = plan.topics;
+    if (plan.onDeliver) this.#outInfo = [];
+  }
+
+  /**
+   * Whether the cursor was already at the end of every topic's stream when the subscription
+   * opened: there is nothing to send, ever (`hub.response` answers 204).
+   */
+  get atEnd(): boolean {
+    return this.#atEnd;
   }
 
   /** The listener's stop signal (ListenOptions). */
@@ -112,7 +140,7 @@ export class Subscription implements ListenOptions {
 
   /** Also the plan signal's listener: `handleEvent` spares a closure per subscriber. */
   handleEvent(): void {
-    this.#stop.abort();
+    this.close();
     this.#signal();
   }
 
@@ -132,6 +160,10 @@ export class Subscription implements ListenOptions {
   close(): void {
     this.#stop.abort();
     this.#plan.signal?.removeEventListener("abort", this);
+    if (this.#presence) {
+      this.#plan.presence!.leave(this.#presence);
+      this.#presence = undefined;
+    }
   }
 
   /** Subscribes to the live feed, reads the broker's state and first page, checks the cursor. */
@@ -180,6 +212,13 @@ export class Subscription implements ListenOptions {
 
     this.#prefix = encodeCursor(this.#epoch, plan.tag, []) + ".";
     this.#parts = this.#positions.map(encodeCursorPosition);
+    if (first.topics.some((t) => t.stream)) {
+      this.#openStreams(first.topics);
+      if (this.#atEnd) {
+        this.close();
+        return;
+      }
+    }
     if (plan.cursor) {
       this.#more = topics.map(() => false);
       this.#pages = topics.map(() => NO_PAGE);
@@ -192,7 +231,40 @@ export class Subscription implements ListenOptions {
       // An id-only event: the client holds a cursor before the first event arrives, so a
       // reconnect in between resumes exactly instead of starting from "now" again.
       this.#out.push({ id: this.#cursor() });
+      this.#outInfo?.push(undefined);
     }
+  }
+
+  /**
+   * Notes the topics that hold streams: one whose end is at or before this subscriber's position
+   * has nothing more to send; readers of running ones are counted for presence.
+   */
+  #openStreams(reads: TopicRead[]): void {
+    const ended = this.topics.map(() => false);
+    const running: string[] = [];
+    reads.forEach((t, i) => {
+      if (!t.stream) return;
+      const end = t.stream.end;
+      if (end === null) running.push(t.topic);
+      else if (comparePositions(this.#positions[i], end) >= 0) ended[i] = true;
+    });
+    this.#streamEnded = ended;
+    if (ended.every(Boolean)) {
+      this.#finished = true;
+      this.#atEnd = true;
+      return;
+    }
+    if (running.length > 0 && this.#plan.presence) {
+      this.#presence = this.#plan.presence.join(running);
+    }
+  }
+
+  /** Topic `i` sent its stream's end: it has nothing more, and when none has, the end. */
+  #streamEnd(i: number): void {
+    const ended = this.#streamEnded ??= this.topics.map(() => false);
+    ended[i] = true;
+    if (this.#presence) this.#plan.presence!.leave(this.#presence, [this.topics[i]]);
+    if (ended.every(Boolean)) this.#finished = true;
   }
 
   #setPosition(i: number, position: string): void {
@@ -227,6 +299,7 @@ export class Subscription implements ListenOptions {
         resumedFrom: t.entries[0]?.id ?? null,
       };
       this.#out.push({ event: HISTORY_LOST_EVENT, data, id: this.#cursor() });
+      this.#outInfo?.push(undefined);
     }
     this.#pages![i] = t.entries;
     this.#more![i] = t.more;
@@ -252,13 +325,24 @@ export class Subscription implements ListenOptions {
         this.#more = undefined;
         return;
       }
-      this.#emit(best, pages[best].shift()!);
+      this.#emit(best, pages[best].shift()!, true);
     }
   }
 
-  #emit(i: number, entry: BrokerEntry): void {
+  #emit(i: number, entry: BrokerEntry, replayed: boolean): void {
     this.#setPosition(i, entry.id);
     this.#out.push(eventFor(this.#cursor(), entry));
+    const name = entry.event.event;
+    if (this.#outInfo) {
+      this.#outInfo.push(
+        name?.startsWith("herald.") ? undefined : {
+          topic: this.topics[i],
+          publishedAtMs: Number(entry.id.slice(0, entry.id.indexOf("-"))),
+          replayed,
+        },
+      );
+    }
+    if (name === STREAM_END_EVENT) this.#streamEnd(i);
   }
 
   async #readMore(): Promise<void> {
@@ -286,7 +370,9 @@ export class Subscription implements ListenOptions {
       const entries = live[k + 1] as BrokerEntry[];
       for (const entry of entries) {
         // The overlap with replay (and anything older than the cursor) is dropped by position.
-        if (comparePositions(entry.id, positions[topicIndex]) > 0) this.#emit(topicIndex, entry);
+        if (comparePositions(entry.id, positions[topicIndex]) > 0) {
+          this.#emit(topicIndex, entry, false);
+        }
       }
     }
     live.length = 0;
@@ -306,7 +392,7 @@ export class Subscription implements ListenOptions {
       }
       if (this.#out.length > 0) return true;
       // A closed connection (sendTo) ends quietly: nobody is left to tell of a failure.
-      if (!this.#ended) {
+      if (!this.#ended && !this.#finished) {
         if (this.#failure) throw this.#failure;
         if (!this.#plan.signal?.aborted) {
           if (this.#live.length === 0) return this.#sleepThenNext();
@@ -355,6 +441,7 @@ export class Subscription implements ListenOptions {
       const signer = this.#plan.signer;
       for (const event of out) controller.enqueue(signer ? await this.#signed(event) : event);
       out.length = 0;
+      if (this.#outInfo) this.#outInfo.length = 0;
     } catch (error) {
       this.close();
       throw error;
@@ -367,11 +454,13 @@ export class Subscription implements ListenOptions {
    * error the connection reports). Each send is awaited, so a slow client's connection queue
    * holds the events back here, as a stream source would be read only as the queue has room. What
    * `hub.response` uses: no stream between the hub and the response, and one awaited promise per
-   * wake (the loop sleeps here, not in a nested async call).
+   * wake (the loop sleeps here, not in a nested async call). Resolves too once every topic's
+   * stream has sent its end.
    */
   async sendTo(writer: SSEWriter): Promise<void> {
     const out = this.#out;
     const signer = this.#plan.signer;
+    const outInfo = this.#outInfo;
     try {
       for (;;) {
         if (out.length === 0) {
@@ -392,13 +481,17 @@ export class Subscription implements ListenOptions {
               // A closed connection ends the loop; a refused event was reported by the writer
               // and the stream goes on (as `sseResponse` does for a stream source).
               if (error instanceof SSECloseError) return;
+              continue;
             }
+            const info = outInfo?.[k];
+            if (info) this.#plan.onDeliver!(info);
           }
           out.length = 0;
+          if (outInfo) outInfo.length = 0;
           continue;
         }
         // A closed connection ends quietly: nobody is left to tell of a failure.
-        if (this.#ended) return;
+        if (this.#ended || this.#finished) return;
         if (this.#failure) throw this.#failure;
         if (this.#plan.signal?.aborted) return;
         if (this.#live.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
@@ -436,10 +529,14 @@ class SubscriptionSource implements UnderlyingDefaultSource<SSEEvent> {
  * ```ts
  * import { MemoryBroker } from "./memory_broker.ts";
  * import { openSubscription } from "./subscription.ts";
+ * import assert from "node:assert/strict";
  * const subscription = await openSubscription({
  *   broker: new MemoryBroker(), topics: ["t"], tag: "x", cursor: undefined,
  *   replayPageSize: 100, maxQueuedEvents: 100, signer: undefined, signal: undefined,
+ *   presence: undefined, onDeliver: undefined,
  * });
+ * assert.deepEqual(subscription.topics, ["t"]);
+ * assert.equal(subscription.atEnd, false);
  * subscription.close();
  * ```
  */
