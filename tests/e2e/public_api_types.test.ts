@@ -1,0 +1,60 @@
+// The export list test for types: `deno doc` lists every name an entry point exports, types
+// included, with its documentation. Each entry point must export exactly what
+// tests/public_api_surface.ts lists (values and types), and every export must be documented, so
+// the public surface is the one the docs describe and nothing more. Spawns the pinned `deno`, so
+// it runs under Deno and Bun.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PUBLIC_SURFACE } from "../public_api_surface.ts";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const deno = join(repo, "node_modules", ".bin", "deno");
+const entries: Record<string, string> =
+  JSON.parse(readFileSync(join(repo, "deno.json"), "utf8")).exports;
+
+interface DocSymbol {
+  name: string;
+  declarations: { kind: string; jsDoc?: { doc?: string } }[];
+}
+
+/** Each exported symbol of a module, as `deno doc --json` describes it. */
+function exportsOf(source: string): DocSymbol[] {
+  const result = spawnSync(deno, ["doc", "--json", source], {
+    cwd: repo,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  assert.equal(result.status, 0, `deno doc ${source} failed:\n${result.stderr}`);
+  const json = JSON.parse(result.stdout) as { nodes: Record<string, { symbols: DocSymbol[] }> };
+  return Object.values(json.nodes).flatMap((node) => node.symbols);
+}
+
+const VALUE_KINDS = new Set(["class", "function", "variable", "enum"]);
+
+describe("public API types", () => {
+  it("package.json exports every deno.json entry point", () => {
+    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
+    assert.deepEqual(Object.keys(pkg.exports), Object.keys(entries));
+    assert.deepEqual(Object.keys(entries).sort(), Object.keys(PUBLIC_SURFACE).sort());
+  });
+
+  for (const [subpath, source] of Object.entries(entries)) {
+    it(`${subpath} exports exactly its listed values and types, each documented`, () => {
+      const symbols = exportsOf(source);
+      const values = symbols.filter((s) => s.declarations.some((d) => VALUE_KINDS.has(d.kind)));
+      const types = symbols.filter((s) => !values.includes(s));
+      const surface = PUBLIC_SURFACE[subpath];
+      assert.deepEqual(values.map((s) => s.name).sort(), [...surface.values].sort(), "values");
+      assert.deepEqual(types.map((s) => s.name).sort(), [...surface.types].sort(), "types");
+      const undocumented = symbols
+        .filter((s) => !s.declarations.some((d) => d.jsDoc?.doc?.trim()))
+        .map((s) => s.name);
+      assert.deepEqual(undocumented, [], `${subpath}: exports without documentation`);
+    });
+  }
+});
