@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canSpawn, runtime } from "../support/runtime.ts";
+import { PUBLIC_SURFACE } from "../public_api_surface.ts";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repo, "node_modules", ".bin", name);
@@ -315,7 +316,7 @@ describe(
       assert.equal(result.sameBytes, true, "SSEEncoderStream writes what encodeEvent writes");
     });
 
-    it("every entry exports the same names under Node and Bun as its TypeScript source", async () => {
+    it("every entry exports the pinned names under Node and Bun, as its TypeScript source does", async () => {
       const { consumer } = await installed();
       const script = join(consumer, "exports.mjs");
       writeFileSync(script, exportsScript);
@@ -324,6 +325,11 @@ describe(
       const expected: Record<string, string[]> = {};
       for (const [subpath, source] of entries) {
         expected[specifierOf(subpath)] = Object.keys(await import(join(repo, source))).sort();
+        assert.deepEqual(
+          expected[specifierOf(subpath)],
+          [...PUBLIC_SURFACE[subpath].values].sort(),
+          `${subpath}: the source exports the pinned values`,
+        );
       }
       assert.deepEqual(JSON.parse(await must("node", [script, specifiers], consumer)), expected);
       assert.deepEqual(
@@ -379,7 +385,7 @@ describe(
       assert.match(errors[1], /^wrong\.ts\(2,33\): error TS2322: Type 'string' is not assignable/);
     });
 
-    it("`deno publish --dry-run` (JSR) passes and takes mod.ts, src/, README and deno.json only", async () => {
+    it("`deno publish --dry-run` (JSR) passes and takes the entry points, src/, README and deno.json only", async () => {
       const ran = await run(
         bin("deno"),
         ["publish", "--dry-run", "--allow-dirty", "--no-check"],
@@ -391,8 +397,9 @@ describe(
         path.slice(repo.length + 1)
       );
       assert.ok(files.includes("mod.ts") && files.includes("deno.json"), out);
+      const entryFiles = denoEntries().map(([, source]) => source.slice(2));
       const stray = files.filter((p) =>
-        !p.startsWith("src/") && !["mod.ts", "deno.json", "README.md", "LICENSE"].includes(p)
+        !p.startsWith("src/") && !["deno.json", "README.md", "LICENSE", ...entryFiles].includes(p)
       );
       assert.deepEqual(stray, []);
       for (const [, source] of denoEntries()) assert.ok(files.includes(source.slice(2)), source);
@@ -429,14 +436,25 @@ const typeScriptSetups = [
   }],
 ] as const;
 
-/** A small consumer: typed use of the core, and an import of every entry's declarations. */
+/**
+ * A small consumer: typed use of the core, an import of every entry's declarations, and every
+ * pinned type of every entry named (so a type the declarations lack is an error).
+ */
 function typeScriptConsumer(): string {
   const entries = denoEntries();
+  const typeUses = entries.flatMap(([subpath], n) =>
+    PUBLIC_SURFACE[subpath].types.map((name) => {
+      // A generic type needs its argument; `any` fits every constraint here.
+      const generic = ["SSEEventOf"].includes(name) ? "<any>" : "";
+      return `export type T${n}_${name} = entry${n}.${name}${generic};`;
+    })
+  );
   return [
     'import { createParser, encodeEvent, SSEEncodeError, SSEParserStream } from "@herald/sse";',
     'import type { SSEEvent, SSEMessage } from "@herald/sse";',
     ...entries.map(([subpath], n) => `import * as entry${n} from "${specifierOf(subpath)}";`),
     `export const entries = [${entries.map((_, n) => `entry${n}`).join(", ")}];`,
+    ...typeUses,
     'const event: SSEEvent = { event: "tick", id: "1", data: { n: 1 } };',
     "const text: string = encodeEvent(event);",
     "const seen: SSEMessage[] = [];",
