@@ -1,7 +1,7 @@
 // The reference server: one Hono app, the same on Deno, Bun and Workers. The runtime entry files
 // (deno.ts, bun.ts, worker.ts) make the config and the hub and pass per-request facts in the
 // bindings: the client's address, and runtime hooks.
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import {
   BrokerError,
@@ -10,25 +10,29 @@ import {
   HubCursorError,
   HubEventError,
   HubTopicError,
-  lastEventIdOf,
   type SSECloseReason,
   sseResponse,
-  sseStats,
   topicsTag,
-  validateTopic,
   ZERO_POSITION,
-} from "../../mod.ts";
+} from "@herald/sse";
+import { sseStats } from "@herald/sse/server";
 import { streamAnswer } from "./ai_answer.ts";
-import type { ServerConfig } from "./config.ts";
-import { bearerKeyOf, checkPublisherKey, findToken } from "./credentials.ts";
+import { DEV_PUBLISHER_KEY, type ServerConfig } from "./config.ts";
+import { bearerKeyOf, checkPublisherKey } from "./credentials.ts";
 import { meterDeliveries } from "./delivery_meter.ts";
 import { ServerError } from "./errors.ts";
-import { signToken, verifyToken } from "./jwt.ts";
-import { ConnectionLimiter, RateLimiter } from "./limits.ts";
+import { signToken } from "./jwt.ts";
+import { allowMethods, methodNotAllowed } from "./methods.ts";
+import { requestLimits } from "./request_limits.ts";
+import {
+  allowedTopics,
+  authenticateSubscriber,
+  resumeCursorOf,
+  streamLifetime,
+} from "./subscribe_request.ts";
 import { Metrics, streamGauges } from "./metrics.ts";
 import { PAGE_HTML, pageContentSecurityPolicy } from "./page.ts";
 import { readPublishBody } from "./publish_body.ts";
-import { topicAllowed } from "./topic_patterns.ts";
 
 /**
  * What a runtime entry passes with each request (Hono's `c.env`).
@@ -92,15 +96,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
   const now = options.now ?? Date.now;
   const logger = options.logger ?? console;
   const startedMs = now();
-  const connections = new ConnectionLimiter({
-    perToken: config.maxConnectionsPerToken,
-    perAddress: config.maxConnectionsPerAddress,
-  });
-  const publishRate = new RateLimiter({
-    ratePerSecond: config.publishRatePerSecond,
-    burst: config.publishBurst,
-    now,
-  });
+  const limits = requestLimits(config, now);
   let answersStreaming = 0;
 
   const app = new Hono<{ Bindings: AppBindings }>();
@@ -129,6 +125,14 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     return bindings?.address ?? "unknown";
   };
 
+  // An address that failed authentication too often is refused before any credential is read.
+  const throttleAuthFailures: MiddlewareHandler<{ Bindings: AppBindings }> = async (c, next) => {
+    limits.authFailures.check(addressOf(c.req.raw, c.env));
+    await next();
+  };
+  app.use("/v1/*", throttleAuthFailures);
+  app.use("/metrics", throttleAuthFailures);
+
   const brokerFailure = (error: unknown, what: string): ServerError => {
     metrics.brokerError();
     logger.error(`herald: broker failed during ${what}`, error);
@@ -137,6 +141,27 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       `The broker failed during ${what}. Try again; if it persists, check the broker's health.`,
       { cause: error, headers: { "retry-after": "2" } },
     );
+  };
+  // What the hub's refusals mean to a client of this API.
+  const subscribeFailure = (error: unknown): ServerError => {
+    if (error instanceof HubCursorError) {
+      return new ServerError("cursor-invalid", `${error.message} (code ${error.code})`, {
+        cause: error,
+      });
+    }
+    if (error instanceof HubTopicError) {
+      return new ServerError("topic-invalid", error.message, { cause: error });
+    }
+    return brokerFailure(error, "subscribe");
+  };
+  const publishFailure = (error: unknown): ServerError => {
+    if (error instanceof HubTopicError) {
+      return new ServerError("topic-invalid", error.message, { cause: error });
+    }
+    if (error instanceof HubEventError) {
+      return new ServerError("body-invalid", error.message, { cause: error });
+    }
+    return brokerFailure(error, "publish");
   };
 
   app.get("/", async (c) =>
@@ -178,58 +203,22 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
 
   app.get("/v1/events", async (c) => {
     const request = c.req.raw;
-    const found = findToken(request, config.tokenCookie);
-    if (!found) {
-      throw new ServerError(
-        "token-missing",
-        "Subscribing needs a token: send `Authorization: Bearer <token>`, the " +
-          `${config.tokenCookie} cookie, or ?token=<token>. Mint one with \`deno task mint-token\`.`,
-      );
-    }
-    const claims = await verifyToken(found.token, config.jwtSecret, now());
-    const topics = [...new Set(c.req.queries("topic") ?? [])];
-    if (topics.length === 0) {
-      throw new ServerError(
-        "topics-missing",
-        "Name the topics to subscribe to: /v1/events?topic=a&topic=b.",
-      );
-    }
-    if (topics.length > config.maxTopicsPerSubscription) {
-      throw new ServerError(
-        "too-many-topics",
-        `${topics.length} topics in one subscription; the most allowed is ` +
-          `${config.maxTopicsPerSubscription} (HERALD_MAX_TOPICS_PER_SUBSCRIPTION).`,
-      );
-    }
-    for (const topic of topics) checkTopic(topic);
-    const forbidden = topics.filter((topic) => !topicAllowed(topic, claims.topics));
-    if (forbidden.length > 0) {
-      throw new ServerError(
-        "topic-forbidden",
-        `The token does not allow topic(s) ${forbidden.map((t) => JSON.stringify(t)).join(", ")}` +
-          ` (it allows ${claims.topics.map((t) => JSON.stringify(t)).join(", ")}).`,
-      );
-    }
-    // The signature identifies the token without keeping the token itself as a map key.
-    const tokenKey = found.token.slice(found.token.lastIndexOf(".") + 1);
-    const release = connections.acquire(tokenKey, addressOf(request, c.env));
+    // Hono answers HEAD with the GET handler; a HEAD must not open a stream.
+    if (request.method === "HEAD") throw methodNotAllowed("HEAD", "/v1/events", ["GET"]);
+    const address = addressOf(request, c.env);
+    limits.subscribesPerAddress.take(address);
+    const { claims, tokenKey } = await authenticateSubscriber(request, config, now());
+    limits.subscribesPerToken.take(tokenKey);
+    const topics = allowedTopics(c.req.queries("topic"), claims, config.maxTopicsPerSubscription);
+    const release = limits.connections.acquire(tokenKey, address);
     let stream: ReadableStream;
-    const lastEventId = lastEventIdOf(request);
+    const lastEventId = resumeCursorOf(request);
     try {
-      stream = await hub.subscribe({ topics, lastEventId, signal: request.signal });
+      // No signal: the response's close (the client left, the token expired) cancels the stream.
+      stream = await hub.subscribe({ topics, lastEventId });
     } catch (error) {
       release();
-      if (error instanceof HubCursorError) {
-        throw new ServerError(
-          "cursor-invalid",
-          `${error.message} (code ${error.code})`,
-          { cause: error },
-        );
-      }
-      if (error instanceof HubTopicError) {
-        throw new ServerError("topic-invalid", error.message, { cause: error });
-      }
-      throw brokerFailure(error, "subscribe");
+      throw subscribeFailure(error);
     }
     // Counted before: a stream can close (and count as closed) before sseResponse returns.
     metrics.connectionOpened();
@@ -240,7 +229,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
         ...(options.signal ? { signal: options.signal } : {}),
         keepAliveMs: config.keepAliveMs,
         retryMs: config.retryMs,
-        ...(config.maxDurationMs > 0 ? { maxDurationMs: config.maxDurationMs } : {}),
+        ...streamLifetime(config.maxDurationMs, claims.exp, now()),
         onClose(reason: SSECloseReason) {
           release();
           metrics.connectionClosed(reason);
@@ -263,20 +252,18 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
 
   app.post("/v1/topics/:topic", async (c) => {
     const key = await checkPublisherKey(c.req.raw, config.publisherKeys);
-    publishRate.take(key);
-    const topic = checkTopic(c.req.param("topic"));
+    limits.publishes.take(key);
+    const topic = c.req.param("topic");
     const events = await readPublishBody(c.req.raw, {
       maxEventBytes: config.maxEventBytes,
       maxEvents: config.maxEventsPerPublish,
     });
     let ids: string[];
     try {
+      // The hub checks the topic's name and every event before anything is stored.
       ids = await hub.publish(topic, events);
     } catch (error) {
-      if (error instanceof HubEventError) {
-        throw new ServerError("body-invalid", error.message, { cause: error });
-      }
-      throw brokerFailure(error, "publish");
+      throw publishFailure(error);
     }
     metrics.eventsPublished(ids.length);
     return c.json({ topic, ids });
@@ -297,7 +284,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       {
         token,
         topics,
-        publisherKey: config.publisherKeys[0],
+        // Always the public dev key: dev mode refuses to start with real keys configured.
+        publisherKey: DEV_PUBLISHER_KEY,
         expiresAt: new Date(exp * 1000).toISOString(),
       },
       200,
@@ -307,7 +295,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
 
   app.post("/v1/demo/answers", async (c) => {
     const key = await checkPublisherKey(c.req.raw, config.publisherKeys);
-    publishRate.take(key);
+    limits.publishes.take(key);
     if (answersStreaming >= MAX_CONCURRENT_ANSWERS) {
       throw new ServerError(
         "rate-limited",
@@ -344,11 +332,21 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     return c.json({ topic, lastEventId }, 201);
   });
 
+  allowMethods(app, "/", ["GET", "HEAD"]);
+  allowMethods(app, "/healthz", ["GET", "HEAD"]);
+  allowMethods(app, "/metrics", ["GET", "HEAD"]);
+  allowMethods(app, "/v1/events", ["GET"]);
+  allowMethods(app, "/v1/topics/:topic", ["POST"]);
+  allowMethods(app, "/v1/demo/answers", ["POST"]);
+  if (config.devMode) allowMethods(app, "/v1/dev/session", ["POST"]);
+
   app.notFound((c) => notFound(c.req.path).toResponse());
 
   app.onError((error, c) => {
     if (error instanceof ServerError) {
       metrics.refused(error.code);
+      // Each failed authentication counts against the address (see throttleAuthFailures).
+      if (error.status === 401) limits.authFailures.record(addressOf(c.req.raw, c.env));
       return error.toResponse();
     }
     logger.error(`herald: ${c.req.method} ${c.req.path} failed`, error);
@@ -360,17 +358,6 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
   });
 
   return app;
-}
-
-function checkTopic(topic: string): string {
-  try {
-    return validateTopic(topic);
-  } catch (error) {
-    if (error instanceof HubTopicError) {
-      throw new ServerError("topic-invalid", error.message, { cause: error });
-    }
-    throw error;
-  }
 }
 
 function notFound(path: string): ServerError {

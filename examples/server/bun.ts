@@ -1,7 +1,6 @@
 // The reference server on Bun: `npm run start:bun` (`bun examples/server/bun.ts`), on
-// 127.0.0.1:8000 by default. Settings come from environment variables (README, "Reference
-// server"). SIGTERM or SIGINT end every stream cleanly (clients reconnect and resume), then the
-// process.
+// 127.0.0.1:8000 by default. Settings come from environment variables (docs/deploy.md). SIGTERM
+// or SIGINT end every stream cleanly (clients reconnect and resume), then the process.
 import { createApp } from "./app.ts";
 import { loadConfig, type ServerConfig } from "./config.ts";
 import { ServerError } from "./errors.ts";
@@ -9,6 +8,10 @@ import { hubFor } from "./hub_for.ts";
 
 /** How long open requests get to finish after a shutdown signal. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** A connection that sends nothing for this long is closed: a request whose headers or body
+ * trickle in (slowloris) can't hold a socket. Event streams opt out (`holdOpen`). Bun's default
+ * is the same; set here so it stays the guarantee docs/security.md describes. */
+const IDLE_TIMEOUT_SECONDS = 10;
 
 interface BunServer {
   port: number;
@@ -22,6 +25,7 @@ interface BunGlobal {
   serve(options: {
     hostname: string;
     port: number;
+    idleTimeout: number;
     fetch(request: Request, server: BunServer): Response | Promise<Response>;
   }): BunServer;
 }
@@ -40,13 +44,14 @@ try {
   console.error(`herald: ${error.message}`);
   bunProcess.exit(1);
 }
-const { hub, brokerName } = hubFor(config);
+const { hub, brokerName } = await hubFor(config);
 const shutdown = new AbortController();
 const app = createApp({ config, hub, brokerName, signal: shutdown.signal });
 
 const server = bun.serve({
   hostname: config.host,
   port: config.port,
+  idleTimeout: IDLE_TIMEOUT_SECONDS,
   fetch(request, server) {
     return app.fetch(request, {
       address: server.requestIP(request)?.address,

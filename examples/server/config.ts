@@ -1,25 +1,35 @@
 // Settings of the reference server, read from environment variables. Every variable has a safe
-// default; the two secrets have development defaults only in dev mode (loopback), so a server
-// exposed to a network refuses to start with a secret anyone can read in this file.
+// default. Dev mode (well-known secrets, a session route that hands them out) is on only when
+// HERALD_DEV_MODE=true, and refuses to start next to real secrets, a proxy or a public address;
+// otherwise the secrets are required, so a server exposed to a network never runs with a secret
+// anyone can read in this file.
+import { DEFAULT_MAX_EVENT_BYTES } from "@herald/sse/protocol";
 import { ServerError } from "./errors.ts";
 
-/** The JWT secret used in dev mode when `HERALD_JWT_SECRET` is unset. Never use it in production. */
+/** The JWT secret of dev mode. Public: dev mode is for one machine, never for a network. */
 export const DEV_JWT_SECRET = "herald-dev-secret-do-not-use-in-production";
-/** The publisher key used in dev mode when `HERALD_PUBLISHER_KEYS` is unset. */
-export const DEV_PUBLISHER_KEY = "herald-dev-publisher-key";
+/** The publisher key of dev mode, public like {@link DEV_JWT_SECRET}. */
+export const DEV_PUBLISHER_KEY = "herald-dev-publisher-key-not-a-secret";
 
-/** The shortest JWT secret accepted: HS256 wants at least 256 bits of key. */
-export const MIN_JWT_SECRET_CHARS = 32;
+/** The shortest secret or key accepted (JWT secret, publisher and metrics keys, cursor secret):
+ * 32 characters, so a random one holds 256 bits for HS256 and can't be guessed online. */
+export const MIN_SECRET_CHARS = 32;
+
+/** The largest `HERALD_MAX_EVENT_BYTES` accepted: what every Herald client reads by default
+ * (`DEFAULT_MAX_EVENT_BYTES`, 1 MiB) less room for the event's name, id and field names. */
+export const MAX_EVENT_BYTES_LIMIT = DEFAULT_MAX_EVENT_BYTES - 16 * 1024;
 
 /**
- * The reference server's settings. See the README section "Reference server" for the variable
- * behind each field and its default.
+ * The reference server's settings. docs/deploy.md lists the variable behind each field and its
+ * default; docs/security.md says what each limit protects.
  *
  * @example
  * ```ts
- * import { loadConfig } from "./config.ts";
- * const config = loadConfig({ PORT: "9000" });
- * console.log(config.port, config.devMode); // 9000 true
+ * import assert from "node:assert/strict";
+ * import { loadConfig, type ServerConfig } from "./config.ts";
+ * const config: ServerConfig = loadConfig({ PORT: "9000", HERALD_DEV_MODE: "true" });
+ * assert.equal(config.port, 9000);
+ * assert.equal(config.devMode, true);
  * ```
  */
 export interface ServerConfig {
@@ -27,12 +37,16 @@ export interface ServerConfig {
   host: string;
   /** `PORT`, default `8000`. */
   port: number;
-  /** `HERALD_DEV_MODE`: `auto` (default) is on when `HOST` is a loopback address. */
+  /** `HERALD_DEV_MODE`, default `false`: the dev secrets and `POST /v1/dev/session`. */
   devMode: boolean;
-  /** `HERALD_JWT_SECRET`: HMAC key of subscriber tokens (HS256). */
+  /** `HERALD_JWT_SECRET`: HMAC key of subscriber tokens (HS256), 32+ characters. */
   jwtSecret: string;
-  /** `HERALD_PUBLISHER_KEYS`: comma-separated keys accepted as `Authorization: Bearer <key>`. */
+  /** `HERALD_PUBLISHER_KEYS`: comma-separated keys (32+ characters each) accepted as
+   * `Authorization: Bearer <key>`. */
   publisherKeys: string[];
+  /** `HERALD_CURSOR_SECRET` (32+ characters): signs cursors. Unset: a key derived from the JWT
+   * secret (see cursor_secret.ts), so cursors are always signed. */
+  cursorSecret: string | undefined;
   /** `HERALD_TOKEN_COOKIE`, default `herald_token`: the cookie a token may come in. */
   tokenCookie: string;
   /** `HERALD_CORS_ORIGINS`: comma-separated origins allowed cross-origin; empty = same-origin. */
@@ -45,9 +59,26 @@ export interface ServerConfig {
   maxConnectionsPerToken: number;
   /** `HERALD_MAX_CONNECTIONS_PER_ADDRESS`, default 50. */
   maxConnectionsPerAddress: number;
+  /** `HERALD_SUBSCRIBE_RATE_PER_SECOND`, default 1: subscribe requests refilled per second, per
+   * token. */
+  subscribeRatePerSecond: number;
+  /** `HERALD_SUBSCRIBE_BURST`, default 10: subscribe requests a token may make at once. */
+  subscribeBurst: number;
+  /** `HERALD_ADDRESS_SUBSCRIBE_RATE_PER_SECOND`, default 10: subscribe requests refilled per
+   * second, per client address. */
+  addressSubscribeRatePerSecond: number;
+  /** `HERALD_ADDRESS_SUBSCRIBE_BURST`, default 100: subscribe requests an address may make at
+   * once. */
+  addressSubscribeBurst: number;
+  /** `HERALD_AUTH_FAILURE_RATE_PER_SECOND`, default 1: failed authentications forgiven per
+   * second, per client address. */
+  authFailureRatePerSecond: number;
+  /** `HERALD_AUTH_FAILURE_BURST`, default 20: failed authentications an address may have before
+   * its requests are refused (429) until it has waited. */
+  authFailureBurst: number;
   /** `HERALD_MAX_TOPICS_PER_SUBSCRIPTION`, default 10. */
   maxTopicsPerSubscription: number;
-  /** `HERALD_MAX_EVENT_BYTES`, default 65536: the largest event `data` (UTF-8 bytes). */
+  /** `HERALD_MAX_EVENT_BYTES`, default 65536: the largest event (name and data, UTF-8 bytes). */
   maxEventBytes: number;
   /** `HERALD_MAX_EVENTS_PER_PUBLISH`, default 100: the most events in one publish body. */
   maxEventsPerPublish: number;
@@ -65,7 +96,7 @@ export interface ServerConfig {
   historyMaxEvents: number;
   /** `HERALD_HISTORY_MAX_AGE_MS`, default 3600000: how long events are kept for resume. */
   historyMaxAgeMs: number;
-  /** `HERALD_METRICS_KEY`: when set, `/metrics` needs `Authorization: Bearer <key>`. */
+  /** `HERALD_METRICS_KEY` (32+ characters): when set, `/metrics` needs `Authorization: Bearer`. */
   metricsKey: string | undefined;
   /** `HERALD_DEMO_TOKEN_MS`, default 60: the pause between tokens of the AI answer demo. */
   demoTokenMs: number;
@@ -78,11 +109,13 @@ export type Env = Record<string, string | undefined>;
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
+function refuse(message: string): ServerError {
+  return new ServerError("config-invalid", `${message} (docs/deploy.md lists every setting).`);
+}
+
 function invalid(name: string, value: string, expected: string): ServerError {
-  return new ServerError(
-    "config-invalid",
-    `${name}=${JSON.stringify(value)} is not valid: expected ${expected}. ` +
-      `Fix or unset ${name} (see the README section "Reference server").`,
+  return refuse(
+    `${name}=${JSON.stringify(value)} is not valid: expected ${expected}. Fix or unset ${name}`,
   );
 }
 
@@ -91,12 +124,12 @@ function text(env: Env, name: string): string | undefined {
   return value ? value : undefined;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number): number {
+function integer(env: Env, name: string, fallback: number, min: number, max?: number): number {
   const value = text(env, name);
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw invalid(name, value, `a whole number ≥ ${min}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || (max && n > max)) {
+    throw invalid(name, value, `a whole number ≥ ${min}${max ? ` and ≤ ${max}` : ""}`);
   }
   return n;
 }
@@ -121,42 +154,85 @@ function list(env: Env, name: string): string[] {
   return (text(env, name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** A secret of at least {@link MIN_SECRET_CHARS} characters, never echoed in the error. */
+function secret(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && value.length < MIN_SECRET_CHARS) {
+    throw refuse(
+      `${name} is ${value.length} characters long; it must be at least ${MIN_SECRET_CHARS} ` +
+        "(e.g. `openssl rand -base64 32`)",
+    );
+  }
+  return value;
+}
+
+/** Dev mode: only by name, and only where its public secrets can't reach anyone else. */
+function devModeOf(env: Env, host: string): boolean {
+  if (!flag(env, "HERALD_DEV_MODE", false)) return false;
+  const conflicts = ["HERALD_JWT_SECRET", "HERALD_PUBLISHER_KEYS"].filter((n) => text(env, n));
+  if (conflicts.length > 0) {
+    throw refuse(
+      `HERALD_DEV_MODE=true uses public dev secrets and hands them out, so it refuses to run ` +
+        `with ${conflicts.join(" and ")} set: unset ${conflicts.length > 1 ? "them" : "it"} ` +
+        "for dev mode, or set HERALD_DEV_MODE=false",
+    );
+  }
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw refuse(
+      `HERALD_DEV_MODE=true listens only on loopback, not HOST=${host}: its secrets are public`,
+    );
+  }
+  if (flag(env, "HERALD_TRUST_PROXY", false)) {
+    throw refuse(
+      "HERALD_DEV_MODE=true refuses HERALD_TRUST_PROXY=true: behind a proxy the dev session " +
+        "would hand its secrets to anyone the proxy lets in",
+    );
+  }
+  return true;
+}
+
 /**
  * Reads the server's settings from environment variables, applying the defaults. Throws a
  * {@link ServerError} with code `config-invalid` naming the variable at fault.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig } from "./config.ts";
- * const config = loadConfig({ HOST: "127.0.0.1", HERALD_MAX_EVENT_BYTES: "1024" });
- * console.log(config.maxEventBytes); // 1024
+ * const config = loadConfig({
+ *   HERALD_JWT_SECRET: "a-random-secret-of-32-characters-or-more",
+ *   HERALD_PUBLISHER_KEYS: "a-random-publisher-key-of-32-characters",
+ *   HERALD_MAX_EVENT_BYTES: "1024",
+ * });
+ * assert.equal(config.maxEventBytes, 1024);
+ * assert.equal(config.devMode, false);
+ * assert.throws(() => loadConfig({}), { code: "config-invalid" }); // no secrets, no dev mode
  * ```
  */
 export function loadConfig(env: Env): ServerConfig {
   const host = text(env, "HOST") ?? "127.0.0.1";
-  const devModeText = text(env, "HERALD_DEV_MODE")?.toLowerCase() ?? "auto";
-  const devMode = devModeText === "auto"
-    ? LOOPBACK_HOSTS.has(host)
-    : flag(env, "HERALD_DEV_MODE", false);
+  const devMode = devModeOf(env, host);
 
-  const jwtSecret = text(env, "HERALD_JWT_SECRET") ?? (devMode ? DEV_JWT_SECRET : undefined);
+  const jwtSecret = secret(env, "HERALD_JWT_SECRET") ?? (devMode ? DEV_JWT_SECRET : undefined);
   if (jwtSecret === undefined) {
-    throw new ServerError(
-      "config-invalid",
-      "HERALD_JWT_SECRET is not set and dev mode is off (HERALD_DEV_MODE, or a HOST that is " +
-        `not loopback): set it to a random string of at least ${MIN_JWT_SECRET_CHARS} characters.`,
+    throw refuse(
+      "HERALD_JWT_SECRET is not set: set it to a random string of at least " +
+        `${MIN_SECRET_CHARS} characters (or HERALD_DEV_MODE=true to try the server on this machine)`,
     );
   }
-  if (jwtSecret.length < MIN_JWT_SECRET_CHARS) {
-    throw invalid("HERALD_JWT_SECRET", "…", `at least ${MIN_JWT_SECRET_CHARS} characters`);
-  }
   const publisherKeys = list(env, "HERALD_PUBLISHER_KEYS");
+  const short = publisherKeys.findIndex((key) => key.length < MIN_SECRET_CHARS);
+  if (short !== -1) {
+    throw refuse(
+      `Publisher key ${short + 1} of HERALD_PUBLISHER_KEYS is ${publisherKeys[short].length} ` +
+        `characters long; each must be at least ${MIN_SECRET_CHARS}`,
+    );
+  }
   if (publisherKeys.length === 0) {
     if (!devMode) {
-      throw new ServerError(
-        "config-invalid",
-        "HERALD_PUBLISHER_KEYS is not set and dev mode is off (HERALD_DEV_MODE, or a HOST that " +
-          "is not loopback): set it to one or more random keys, comma-separated.",
+      throw refuse(
+        "HERALD_PUBLISHER_KEYS is not set: set it to one or more random keys of at least " +
+          `${MIN_SECRET_CHARS} characters, comma-separated`,
       );
     }
     publisherKeys.push(DEV_PUBLISHER_KEY);
@@ -176,10 +252,9 @@ export function loadConfig(env: Env): ServerConfig {
   const upstashUrl = text(env, "UPSTASH_REDIS_REST_URL");
   const upstashToken = text(env, "UPSTASH_REDIS_REST_TOKEN");
   if ((upstashUrl === undefined) !== (upstashToken === undefined)) {
-    throw new ServerError(
-      "config-invalid",
+    throw refuse(
       "Only one of UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN is set: set both to use " +
-        "the Upstash broker, or neither for the in-memory broker.",
+        "the Upstash broker, or neither for the in-memory broker",
     );
   }
 
@@ -189,14 +264,21 @@ export function loadConfig(env: Env): ServerConfig {
     devMode,
     jwtSecret,
     publisherKeys,
+    cursorSecret: secret(env, "HERALD_CURSOR_SECRET"),
     tokenCookie: text(env, "HERALD_TOKEN_COOKIE") ?? "herald_token",
     corsOrigins,
     corsCredentials,
     trustProxy: flag(env, "HERALD_TRUST_PROXY", false),
     maxConnectionsPerToken: integer(env, "HERALD_MAX_CONNECTIONS_PER_TOKEN", 5, 1),
     maxConnectionsPerAddress: integer(env, "HERALD_MAX_CONNECTIONS_PER_ADDRESS", 50, 1),
+    subscribeRatePerSecond: positive(env, "HERALD_SUBSCRIBE_RATE_PER_SECOND", 1),
+    subscribeBurst: integer(env, "HERALD_SUBSCRIBE_BURST", 10, 1),
+    addressSubscribeRatePerSecond: positive(env, "HERALD_ADDRESS_SUBSCRIBE_RATE_PER_SECOND", 10),
+    addressSubscribeBurst: integer(env, "HERALD_ADDRESS_SUBSCRIBE_BURST", 100, 1),
+    authFailureRatePerSecond: positive(env, "HERALD_AUTH_FAILURE_RATE_PER_SECOND", 1),
+    authFailureBurst: integer(env, "HERALD_AUTH_FAILURE_BURST", 20, 1),
     maxTopicsPerSubscription: integer(env, "HERALD_MAX_TOPICS_PER_SUBSCRIPTION", 10, 1),
-    maxEventBytes: integer(env, "HERALD_MAX_EVENT_BYTES", 65536, 1),
+    maxEventBytes: integer(env, "HERALD_MAX_EVENT_BYTES", 65536, 1, MAX_EVENT_BYTES_LIMIT),
     maxEventsPerPublish: integer(env, "HERALD_MAX_EVENTS_PER_PUBLISH", 100, 1),
     publishRatePerSecond: positive(env, "HERALD_PUBLISH_RATE_PER_SECOND", 20),
     publishBurst: integer(env, "HERALD_PUBLISH_BURST", 40, 1),
@@ -205,7 +287,7 @@ export function loadConfig(env: Env): ServerConfig {
     maxDurationMs: integer(env, "HERALD_MAX_DURATION_MS", 0, 0),
     historyMaxEvents: integer(env, "HERALD_HISTORY_MAX_EVENTS", 1000, 1),
     historyMaxAgeMs: integer(env, "HERALD_HISTORY_MAX_AGE_MS", 3_600_000, 1000),
-    metricsKey: text(env, "HERALD_METRICS_KEY"),
+    metricsKey: secret(env, "HERALD_METRICS_KEY"),
     demoTokenMs: integer(env, "HERALD_DEMO_TOKEN_MS", 60, 1),
     upstash: upstashUrl && upstashToken ? { url: upstashUrl, token: upstashToken } : undefined,
   };

@@ -2,7 +2,7 @@
 import { ServerError } from "./errors.ts";
 import { timingSafeEqual } from "./jwt.ts";
 
-/** Where a subscriber token was found (the README says what each costs). */
+/** Where a subscriber token was found (docs/security.md says what each costs). */
 export type TokenSource = "authorization" | "cookie" | "query";
 
 /**
@@ -13,9 +13,10 @@ export type TokenSource = "authorization" | "cookie" | "query";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findToken } from "./credentials.ts";
  * const request = new Request("http://x/v1/events?topic=a&token=abc");
- * console.log(findToken(request, "herald_token")); // { token: "abc", source: "query" }
+ * assert.deepEqual(findToken(request, "herald_token"), { token: "abc", source: "query" });
  * ```
  */
 export function findToken(
@@ -36,9 +37,10 @@ export function findToken(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bearerToken } from "./credentials.ts";
  * const request = new Request("http://x/", { headers: { authorization: "Bearer k1" } });
- * console.log(bearerToken(request)); // "k1"
+ * assert.equal(bearerToken(request), "k1");
  * ```
  */
 export function bearerToken(request: Request): string | undefined {
@@ -76,9 +78,11 @@ async function digest(text: string): Promise<Uint8Array> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bearerKeyOf } from "./credentials.ts";
  * const request = new Request("http://x/", { headers: { authorization: "Bearer k2" } });
- * console.log(await bearerKeyOf(request, ["k1", "k2"])); // "k2"
+ * assert.equal(await bearerKeyOf(request, ["k1", "k2"]), "k2");
+ * assert.equal(await bearerKeyOf(request, ["k1"]), undefined);
  * ```
  */
 export async function bearerKeyOf(
@@ -102,9 +106,11 @@ export async function bearerKeyOf(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPublisherKey } from "./credentials.ts";
  * const request = new Request("http://x/", { headers: { authorization: "Bearer k1" } });
- * console.log(await checkPublisherKey(request, ["k1", "k2"])); // "k1"
+ * assert.equal(await checkPublisherKey(request, ["k1", "k2"]), "k1");
+ * await assert.rejects(checkPublisherKey(request, ["k2"]), { code: "publisher-key-invalid" });
  * ```
  */
 export async function checkPublisherKey(

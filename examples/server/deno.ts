@@ -1,6 +1,10 @@
 // The reference server on Deno: `deno task start` (or `npm start`), on 127.0.0.1:8000 by default.
-// Settings come from environment variables (README, "Reference server"). SIGTERM or SIGINT end
-// every stream cleanly (clients reconnect and resume), then the process.
+// Settings come from environment variables (docs/deploy.md). SIGTERM or SIGINT end every stream
+// cleanly (clients reconnect and resume), then the process.
+//
+// Deno.serve (Deno 2.9) has no header-read or idle timeout and no option to set one: a client that
+// trickles its request headers (slowloris) holds its socket as long as it likes. Exposed to a
+// network, run this behind a reverse proxy that enforces one (docs/deploy.md).
 import { createApp } from "./app.ts";
 import { loadConfig, type ServerConfig } from "./config.ts";
 import { ServerError } from "./errors.ts";
@@ -17,7 +21,7 @@ try {
   console.error(`herald: ${error.message}`);
   Deno.exit(1);
 }
-const { hub, brokerName } = hubFor(config);
+const { hub, brokerName } = await hubFor(config);
 const shutdown = new AbortController();
 const app = createApp({ config, hub, brokerName, signal: shutdown.signal });
 

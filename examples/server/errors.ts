@@ -1,4 +1,4 @@
-import { HeraldError } from "../../mod.ts";
+import { HeraldError } from "@herald/sse";
 
 /**
  * Why the reference server refused a request or could not start. Every code maps to one HTTP
@@ -16,11 +16,14 @@ import { HeraldError } from "../../mod.ts";
  * - `too-many-topics` (400): more topics in one subscription than allowed.
  * - `cursor-invalid` (400): the `Last-Event-ID` / `lastEventId` is malformed or forged.
  * - `body-invalid` (400): the publish body is not `{ event?, data }` or an array of them.
- * - `event-too-large` (413): one event (or the body) is larger than allowed.
+ * - `event-too-large` (413): one event (name and data), or the body, is larger than allowed.
  * - `too-many-connections-per-token` (429): this token already holds its connections.
  * - `too-many-connections-per-address` (429): this address already holds its connections.
  * - `rate-limited` (429): this publisher key is publishing faster than allowed.
+ * - `too-many-subscribes` (429): this token or address opens subscriptions faster than allowed.
+ * - `too-many-auth-failures` (429): this address failed authentication too often; wait.
  * - `not-found` (404): no such route (or the dev routes, when dev mode is off).
+ * - `method-not-allowed` (405): the route exists but not with this method (`Allow` lists them).
  * - `broker-error` (503): the broker failed; try again.
  * - `internal` (500): anything else; details are logged, never sent.
  */
@@ -42,7 +45,10 @@ export type ServerErrorCode =
   | "too-many-connections-per-token"
   | "too-many-connections-per-address"
   | "rate-limited"
+  | "too-many-subscribes"
+  | "too-many-auth-failures"
   | "not-found"
+  | "method-not-allowed"
   | "broker-error"
   | "internal";
 
@@ -64,7 +70,10 @@ const STATUS_BY_CODE: Record<ServerErrorCode, number> = {
   "too-many-connections-per-token": 429,
   "too-many-connections-per-address": 429,
   "rate-limited": 429,
+  "too-many-subscribes": 429,
+  "too-many-auth-failures": 429,
   "not-found": 404,
+  "method-not-allowed": 405,
   "broker-error": 503,
   "internal": 500,
 };
@@ -75,10 +84,15 @@ const STATUS_BY_CODE: Record<ServerErrorCode, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ServerError } from "./errors.ts";
  * const error = new ServerError("topic-forbidden", 'The token does not allow topic "x".');
- * console.log(error.status); // 403
- * console.log(await error.toResponse().json()); // { error: { code: "topic-forbidden", ... } }
+ * assert.equal(error.status, 403);
+ * const response = error.toResponse();
+ * assert.equal(response.status, 403);
+ * assert.deepEqual(await response.json(), {
+ *   error: { code: "topic-forbidden", message: 'The token does not allow topic "x".' },
+ * });
  * ```
  */
 export class ServerError extends HeraldError {

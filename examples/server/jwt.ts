@@ -1,6 +1,7 @@
 // Subscriber tokens: compact JWTs signed with HMAC-SHA-256 (HS256) through WebCrypto, so the same
 // code runs on Deno, Bun and Workers. Only HS256 is accepted: a token that names another `alg`
-// (`none` above all) is refused before any signature work.
+// (`none` above all) is refused before any signature work, and the claims are parsed only once the
+// signature holds.
 import { ServerError } from "./errors.ts";
 
 /**
@@ -70,8 +71,10 @@ function jsonPart(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { timingSafeEqual } from "./jwt.ts";
- * console.log(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))); // true
+ * assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
+ * assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
  * ```
  */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -91,12 +94,13 @@ async function signature(secret: string, signingInput: string): Promise<Uint8Arr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { signToken } from "./jwt.ts";
  * const token = await signToken(
  *   { topics: ["chat.*"], exp: Math.floor(Date.now() / 1000) + 3600 },
  *   "a-secret-of-at-least-32-characters!!",
  * );
- * console.log(token.split(".").length); // 3
+ * assert.equal(token.split(".").length, 3);
  * ```
  */
 export async function signToken(claims: TokenClaims, secret: string): Promise<string> {
@@ -108,18 +112,45 @@ function refuse(message: string): ServerError {
   return new ServerError("token-invalid", message);
 }
 
+/** The longest token looked at: far above any real one, and it bounds every parse below. */
+export const MAX_TOKEN_CHARS = 8192;
+
+function decodeJson(part: string): unknown {
+  const bytes = base64UrlDecode(part);
+  if (!bytes) throw new SyntaxError("not base64url");
+  return JSON.parse(decoder.decode(bytes));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A NumericDate (seconds since the epoch) as ISO text, or the number when no Date can hold it. */
+function isoTime(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? `${seconds} s since the epoch` : date.toISOString();
+}
+
 /**
- * Checks a subscriber token: its form, its `alg`, its signature (constant-time), `exp` and `nbf`
- * against `nowMs`, and the shape of its `topics` claim. Returns the claims, or throws a
- * {@link ServerError} (`token-invalid`, `token-expired`, `token-not-yet-valid`).
+ * Checks a subscriber token: its size and form, its header (`alg` must be HS256, and a `crit`
+ * header is refused: this verifier understands no extension), its signature (constant-time,
+ * before the claims are even parsed), then the claims: `topics` a non-empty list of non-empty
+ * strings, `exp` a number in the future, `nbf` and `iat` numbers when present, `nbf` in the past.
+ * Returns the claims, or throws a {@link ServerError}: `token-invalid` (anything malformed, forged
+ * or of the wrong type), `token-expired`, `token-not-yet-valid`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { signToken, verifyToken } from "./jwt.ts";
  * const secret = "a-secret-of-at-least-32-characters!!";
  * const exp = Math.floor(Date.now() / 1000) + 60;
  * const claims = await verifyToken(await signToken({ topics: ["a"], exp }, secret), secret);
- * console.log(claims.topics); // ["a"]
+ * assert.deepEqual(claims.topics, ["a"]);
+ * await assert.rejects(
+ *   verifyToken(await signToken({ topics: [], exp }, secret), secret),
+ *   { code: "token-invalid" },
+ * );
  * ```
  */
 export async function verifyToken(
@@ -127,22 +158,30 @@ export async function verifyToken(
   secret: string,
   nowMs: number = Date.now(),
 ): Promise<TokenClaims> {
+  if (token.length > MAX_TOKEN_CHARS) {
+    throw refuse(`The token is longer than ${MAX_TOKEN_CHARS} characters. Mint a shorter one.`);
+  }
   const parts = token.split(".");
   if (parts.length !== 3) {
     throw refuse("The token is not a JWT (three dot-separated parts). Mint a new one.");
   }
   const [headerPart, claimsPart, signaturePart] = parts;
   let header: unknown;
-  let claims: unknown;
   try {
-    header = JSON.parse(decoder.decode(base64UrlDecode(headerPart) ?? new Uint8Array([0])));
-    claims = JSON.parse(decoder.decode(base64UrlDecode(claimsPart) ?? new Uint8Array([0])));
+    header = decodeJson(headerPart);
   } catch {
-    throw refuse("The token's header or claims are not base64url JSON. Mint a new one.");
+    throw refuse("The token's header is not base64url JSON. Mint a new one.");
   }
-  const alg = (header as { alg?: unknown } | null)?.alg;
-  if (alg !== "HS256") {
-    throw refuse(`The token's alg is ${JSON.stringify(alg)}; only HS256 is accepted.`);
+  if (!isObject(header)) throw refuse("The token's header is not a JSON object.");
+  if (header.alg !== "HS256") {
+    throw refuse(`The token's alg is ${JSON.stringify(header.alg)}; only HS256 is accepted.`);
+  }
+  if ("crit" in header) {
+    // RFC 7515 4.1.11: a verifier must refuse a token whose `crit` names what it doesn't know.
+    throw refuse(
+      "The token's header has a crit (critical extensions) parameter; this server " +
+        "understands no JWS extension. Mint the token without crit.",
+    );
   }
   const given = base64UrlDecode(signaturePart);
   const expected = await signature(secret, `${headerPart}.${claimsPart}`);
@@ -152,29 +191,39 @@ export async function verifyToken(
         "secret. Mint a new one with this server's HERALD_JWT_SECRET.",
     );
   }
-  if (typeof claims !== "object" || claims === null) {
-    throw refuse("The token's claims are not a JSON object.");
+  let claims: unknown;
+  try {
+    claims = decodeJson(claimsPart);
+  } catch {
+    throw refuse("The token's claims are not base64url JSON. Mint a new one.");
   }
-  const { topics, exp, nbf } = claims as Record<string, unknown>;
+  if (!isObject(claims)) throw refuse("The token's claims are not a JSON object.");
+  const { topics, exp, nbf, iat } = claims;
   if (!Array.isArray(topics) || !topics.every((t) => typeof t === "string" && t !== "")) {
     throw refuse('The token has no "topics" claim (a list of topic names or patterns).');
   }
+  if (topics.length === 0) {
+    throw refuse('The token\'s "topics" claim is empty: it would allow nothing. Name a topic.');
+  }
   if (typeof exp !== "number" || !Number.isFinite(exp)) {
-    throw refuse('The token has no "exp" claim: tokens must expire.');
+    throw refuse('The token has no numeric "exp" claim: tokens must expire.');
+  }
+  for (const [name, value] of [["nbf", nbf], ["iat", iat]] as const) {
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value))) {
+      throw refuse(`The token's "${name}" claim is not a number of seconds since the epoch.`);
+    }
   }
   const nowSeconds = nowMs / 1000;
   if (nowSeconds >= exp) {
     throw new ServerError(
       "token-expired",
-      `The token expired at ${new Date(exp * 1000).toISOString()}. Mint a new one.`,
+      `The token expired at ${isoTime(exp)}. Mint a new one.`,
     );
   }
-  if (nbf !== undefined && (typeof nbf !== "number" || nowSeconds < nbf)) {
+  if (typeof nbf === "number" && nowSeconds < nbf) {
     throw new ServerError(
       "token-not-yet-valid",
-      `The token is not valid before ${
-        typeof nbf === "number" ? new Date(nbf * 1000).toISOString() : String(nbf)
-      }. Check the clocks, or mint it without nbf.`,
+      `The token is not valid before ${isoTime(nbf)}. Check the clocks, or mint it without nbf.`,
     );
   }
   return claims as unknown as TokenClaims;

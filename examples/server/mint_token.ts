@@ -1,8 +1,8 @@
 // Mints a subscriber token for development:
 //   deno task mint-token --topics 'chat.*,news' --ttl 3600 [--sub alice] [--nbf 0]
 //   npm run mint-token -- --topics 'chat.*'
-// Signs with HERALD_JWT_SECRET, or with the dev-mode secret the server uses on loopback when
-// that is unset. Prints the token; use it as `Authorization: Bearer <token>`, the cookie, or
+// Signs with HERALD_JWT_SECRET, or with the dev-mode secret (HERALD_DEV_MODE=true) when that is
+// unset. Prints the token; use it as `Authorization: Bearer <token>`, the cookie, or
 // `?token=`.
 import { DEV_JWT_SECRET } from "./config.ts";
 import { signToken, type TokenClaims } from "./jwt.ts";
@@ -12,8 +12,11 @@ import { signToken, type TokenClaims } from "./jwt.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMintArgs } from "./mint_token.ts";
- * console.log(parseMintArgs(["--topics", "a,b.*", "--ttl", "60"]).topics); // ["a", "b.*"]
+ * const options = parseMintArgs(["--topics", "a,b.*", "--ttl", "60"]);
+ * assert.deepEqual(options.topics, ["a", "b.*"]);
+ * assert.equal(options.ttlSeconds, 60);
  * ```
  */
 export function parseMintArgs(

@@ -1,7 +1,8 @@
 // The reference server as a Vercel Edge Function. Deploy: copy this file to `api/[[...route]].ts`
 // of a Vercel project (fix the relative imports), set the secrets, `HERALD_MAX_DURATION_MS` (e.g.
-// 280000, under the plan's maximum duration) and the Upstash pair in the project settings. Tested
-// locally under the `edge-runtime` package (tests/e2e/server_api.test.ts, target "edge").
+// 280000, under the plan's maximum duration) and the Upstash pair in the project settings
+// (docs/deploy.md). Tested locally under the `edge-runtime` package (tests/e2e/server_api.test.ts,
+// target "edge").
 import type { Hono } from "hono";
 import { type AppBindings, createApp } from "./app.ts";
 import { type Env, loadConfig } from "./config.ts";
@@ -16,19 +17,18 @@ export interface EdgeContext {
   waitUntil(work: Promise<unknown>): void;
 }
 
-let app: Hono<{ Bindings: AppBindings }> | undefined;
-let configError: ServerError | undefined;
+type App = Hono<{ Bindings: AppBindings }>;
+let built: Promise<App | ServerError> | undefined;
 
-function build(): void {
+async function build(): Promise<App | ServerError> {
   const env = (globalThis as { process?: { env?: Env } }).process?.env ?? {};
   try {
-    // No HOST on Vercel: dev mode (with its well-known secrets) only when asked for by name.
-    const settings = loadConfig({ HERALD_DEV_MODE: "false", ...env });
-    app = createApp({ ...hubFor(settings), config: settings });
+    const settings = loadConfig(env);
+    return createApp({ ...await hubFor(settings), config: settings });
   } catch (error) {
     if (!(error instanceof ServerError)) throw error;
     console.error(`herald: ${error.message}`);
-    configError = error;
+    return error;
   }
 }
 
@@ -42,14 +42,14 @@ function build(): void {
  * export { config, default } from "../examples/server/vercel_edge.ts";
  * ```
  */
-export default function handler(
+export default async function handler(
   request: Request,
   context?: EdgeContext,
-): Response | Promise<Response> {
-  if (!app && !configError) build();
-  if (configError) return configError.toResponse();
+): Promise<Response> {
+  const app = await (built ??= build());
+  if (app instanceof ServerError) return app.toResponse();
   const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return app!.fetch(request, {
+  return app.fetch(request, {
     address: forwarded || undefined,
     waitUntil: context ? (work) => context.waitUntil(work) : undefined,
   });

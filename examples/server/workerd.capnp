@@ -1,7 +1,7 @@
 # The reference server under the `workerd` npm package, locally:
 #   npm run start:workerd
 # which bundles worker.ts into dist/worker.js (git-ignored) and serves it on 127.0.0.1:8000 with
-# this config. Settings are text bindings: add any variable of the README ("Reference server").
+# this config. Settings are text bindings: add any variable of docs/deploy.md.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -14,7 +14,7 @@ const herald :Workerd.Worker = (
   compatibilityDate = "2026-11-01",
   compatibilityFlags = ["enable_request_signal"],
   bindings = [
-    # Loopback only: dev mode gives the page a token cookie and the dev publisher key.
+    # Loopback only: dev mode gives the page a token cookie and the (public) dev publisher key.
     (name = "HERALD_DEV_MODE", text = "true"),
   ],
 );

@@ -1,13 +1,24 @@
 // The reference server's parts on their own: settings, tokens, patterns, limits, publish bodies,
-// metrics. Fast, no processes; the API tests run the same code end to end.
+// metrics. Fast, no processes; the API and security tests run the same code end to end.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../examples/server/config.ts";
+import { DEV_PUBLISHER_KEY, loadConfig } from "../../examples/server/config.ts";
+import { cursorSecretFor } from "../../examples/server/cursor_secret.ts";
 import { signToken, timingSafeEqual, verifyToken } from "../../examples/server/jwt.ts";
-import { topicAllowed } from "../../examples/server/topic_patterns.ts";
+import { patternMatches, topicAllowed } from "../../examples/server/topic_patterns.ts";
 import { findToken } from "../../examples/server/credentials.ts";
-import { ConnectionLimiter, RateLimiter } from "../../examples/server/limits.ts";
-import { readPublishBody } from "../../examples/server/publish_body.ts";
+import {
+  AuthFailureThrottle,
+  ConnectionLimiter,
+  RateLimiter,
+  subscribeRate,
+} from "../../examples/server/limits.ts";
+import {
+  jsonDepthWithin,
+  MAX_EVENT_NAME_BYTES,
+  readPublishBody,
+} from "../../examples/server/publish_body.ts";
+import { allowedTopics, streamLifetime } from "../../examples/server/subscribe_request.ts";
 import { Metrics } from "../../examples/server/metrics.ts";
 import { meterDeliveries } from "../../examples/server/delivery_meter.ts";
 import { ServerError } from "../../examples/server/errors.ts";
@@ -15,9 +26,15 @@ import { answerTokens } from "../../examples/server/ai_answer.ts";
 import { PAGE_HTML } from "../../examples/server/page.ts";
 import { createApp } from "../../examples/server/app.ts";
 import { memoryHub } from "../../examples/server/memory_hub.ts";
-import { encodeCursor, type SSEEvent, topicsTag } from "../../mod.ts";
+import type { SSEEvent } from "@herald/sse";
+import { encodeCursor, topicsTag } from "../../src/hub/cursor.ts";
+import { seededRandom } from "../support/random.ts";
 
 const SECRET = "units-secret-0123456789-abcdefghijklm";
+const KEY_1 = "units-publisher-key-1-0123456789abcdef";
+/** Settings of a server with real secrets (dev mode off). */
+const SECRETS = { HERALD_JWT_SECRET: SECRET, HERALD_PUBLISHER_KEYS: KEY_1 };
+const CURSOR_SECRET = "units-cursor-secret-0123456789-abcdef";
 
 function refusedWith(code: string, status?: number) {
   return (error: unknown) => {
@@ -30,37 +47,67 @@ function refusedWith(code: string, status?: number) {
 }
 
 describe("reference server settings", () => {
-  it("default to loopback, port 8000, dev mode and the dev secrets", () => {
-    const config = loadConfig({});
+  it("default to loopback and port 8000, and refuse to start without secrets", () => {
+    assert.throws(() => loadConfig({}), refusedWith("config-invalid", 500));
+    const config = loadConfig(SECRETS);
     assert.equal(config.host, "127.0.0.1");
     assert.equal(config.port, 8000);
-    assert.equal(config.devMode, true);
-    assert.ok(config.jwtSecret.length >= 32);
-    assert.equal(config.publisherKeys.length, 1);
+    assert.equal(config.devMode, false);
+    assert.deepEqual(config.publisherKeys, [KEY_1]);
     assert.deepEqual(config.corsOrigins, []);
     assert.equal(config.upstash, undefined);
+    assert.equal(config.cursorSecret, undefined, "derived from the JWT secret when unset");
   });
-  it("refuse to start off loopback without real secrets", () => {
-    assert.throws(() => loadConfig({ HOST: "0.0.0.0" }), refusedWith("config-invalid", 500));
+  it("turn dev mode on only by HERALD_DEV_MODE=true, never because HOST is loopback", () => {
+    for (const host of ["127.0.0.1", "localhost", "::1"]) {
+      assert.equal(loadConfig({ ...SECRETS, HOST: host }).devMode, false, host);
+    }
+    // The nginx recipe: loopback, real secrets, a trusted proxy: no dev mode, no dev session.
+    const behindProxy = loadConfig({ ...SECRETS, HOST: "127.0.0.1", HERALD_TRUST_PROXY: "true" });
+    assert.equal(behindProxy.devMode, false);
+    const dev = loadConfig({ HERALD_DEV_MODE: "true" });
+    assert.equal(dev.devMode, true);
+    assert.deepEqual(dev.publisherKeys, [DEV_PUBLISHER_KEY]);
+  });
+  it("refuse dev mode next to real secrets, off loopback, or behind a trusted proxy", () => {
+    for (
+      const env of [
+        { HERALD_DEV_MODE: "true", HERALD_JWT_SECRET: SECRET },
+        { HERALD_DEV_MODE: "true", HERALD_PUBLISHER_KEYS: KEY_1 },
+        { HERALD_DEV_MODE: "true", HOST: "0.0.0.0" },
+        { HERALD_DEV_MODE: "true", HERALD_TRUST_PROXY: "true" },
+      ]
+    ) {
+      assert.throws(() => loadConfig(env), refusedWith("config-invalid", 500), JSON.stringify(env));
+    }
+  });
+  it("require 32 characters of every secret and key: JWT, publisher, metrics, cursor", () => {
+    const short = "x".repeat(31);
+    for (
+      const [name, env] of [
+        ["HERALD_JWT_SECRET", { ...SECRETS, HERALD_JWT_SECRET: short }],
+        ["HERALD_PUBLISHER_KEYS", { ...SECRETS, HERALD_PUBLISHER_KEYS: `${KEY_1},${short}` }],
+        ["HERALD_PUBLISHER_KEYS", { ...SECRETS, HERALD_PUBLISHER_KEYS: "a" }],
+        ["HERALD_METRICS_KEY", { ...SECRETS, HERALD_METRICS_KEY: short }],
+        ["HERALD_CURSOR_SECRET", { ...SECRETS, HERALD_CURSOR_SECRET: short }],
+      ] as const
+    ) {
+      assert.throws(() => loadConfig(env), (error: unknown) => {
+        assert.ok(error instanceof ServerError);
+        assert.equal(error.code, "config-invalid");
+        assert.match(error.message, new RegExp(`${name}[\\s\\S]*32`));
+        assert.equal(error.message.includes(short), false, "a secret is never echoed");
+        return true;
+      }, name);
+    }
+    const long = "y".repeat(32);
+    const config = loadConfig({ ...SECRETS, HERALD_METRICS_KEY: long, HERALD_CURSOR_SECRET: long });
+    assert.equal(config.metricsKey, long);
+    assert.equal(config.cursorSecret, long);
+  });
+  it("refuse a bad number, an event limit clients can't read, and one Upstash variable", () => {
     assert.throws(
-      () => loadConfig({ HOST: "0.0.0.0", HERALD_JWT_SECRET: SECRET }),
-      refusedWith("config-invalid"),
-    );
-    const config = loadConfig({
-      HOST: "0.0.0.0",
-      HERALD_JWT_SECRET: SECRET,
-      HERALD_PUBLISHER_KEYS: "k1, k2",
-    });
-    assert.equal(config.devMode, false);
-    assert.deepEqual(config.publisherKeys, ["k1", "k2"]);
-  });
-  it("turn dev mode off when asked, even on loopback", () => {
-    assert.throws(() => loadConfig({ HERALD_DEV_MODE: "false" }), refusedWith("config-invalid"));
-  });
-  it("refuse a short JWT secret, a bad number, and one Upstash variable without the other", () => {
-    assert.throws(() => loadConfig({ HERALD_JWT_SECRET: "short" }), refusedWith("config-invalid"));
-    assert.throws(
-      () => loadConfig({ HERALD_MAX_EVENT_BYTES: "12kb" }),
+      () => loadConfig({ ...SECRETS, HERALD_MAX_EVENT_BYTES: "12kb" }),
       (error: unknown) => {
         assert.ok(error instanceof ServerError);
         assert.match(error.message, /HERALD_MAX_EVENT_BYTES/);
@@ -68,16 +115,31 @@ describe("reference server settings", () => {
       },
     );
     assert.throws(
-      () => loadConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" }),
+      () => loadConfig({ ...SECRETS, HERALD_MAX_EVENT_BYTES: String(1024 * 1024) }),
+      refusedWith("config-invalid"),
+      "an event as large as a client's default parser limit leaves no room for name and id",
+    );
+    assert.throws(
+      () => loadConfig({ ...SECRETS, UPSTASH_REDIS_REST_URL: "https://x.upstash.io" }),
       refusedWith("config-invalid"),
     );
   });
   it("refuse CORS `*` with credentials", () => {
     assert.throws(
-      () => loadConfig({ HERALD_CORS_ORIGINS: "*", HERALD_CORS_CREDENTIALS: "true" }),
+      () => loadConfig({ ...SECRETS, HERALD_CORS_ORIGINS: "*", HERALD_CORS_CREDENTIALS: "true" }),
       refusedWith("config-invalid"),
     );
-    assert.deepEqual(loadConfig({ HERALD_CORS_ORIGINS: "*" }).corsOrigins, ["*"]);
+    assert.deepEqual(loadConfig({ ...SECRETS, HERALD_CORS_ORIGINS: "*" }).corsOrigins, ["*"]);
+  });
+  it("derive the cursor secret from the JWT secret: the same everywhere, never the JWT secret", async () => {
+    const derived = await cursorSecretFor(loadConfig(SECRETS));
+    assert.equal(derived, await cursorSecretFor(loadConfig(SECRETS)));
+    assert.ok(derived.length >= 32);
+    assert.notEqual(derived, SECRET);
+    const rotated = { ...SECRETS, HERALD_JWT_SECRET: SECRET.replace("u", "v") };
+    assert.notEqual(await cursorSecretFor(loadConfig(rotated)), derived);
+    const own = loadConfig({ ...SECRETS, HERALD_CURSOR_SECRET: CURSOR_SECRET });
+    assert.equal(await cursorSecretFor(own), CURSOR_SECRET);
   });
 });
 
@@ -135,6 +197,91 @@ describe("subscriber tokens (HS256 over WebCrypto)", () => {
     );
     await assert.rejects(verifyToken(noTopics, SECRET, nowMs), refusedWith("token-invalid"));
   });
+  /** Signs any header and claims with SECRET, as a token issuer with odd habits would. */
+  async function signRaw(header: unknown, claims: unknown): Promise<string> {
+    const part = (value: unknown) =>
+      btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const input = `${part(header)}.${part(claims)}`;
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(SECRET),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = new Uint8Array(
+      await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)),
+    );
+    const signature = btoa(String.fromCharCode(...mac)).replace(/\+/g, "-").replace(/\//g, "_")
+      .replace(/=+$/, "");
+    return `${input}.${signature}`;
+  }
+  const HS256 = { alg: "HS256", typ: "JWT" };
+
+  it("refuse a token whose header has a crit parameter, whatever it lists", async () => {
+    for (const crit of [["exp"], [], ["b64"], "x"]) {
+      const token = await signRaw({ ...HS256, crit }, { topics: ["a"], exp });
+      await assert.rejects(verifyToken(token, SECRET, nowMs), (error: unknown) => {
+        assert.ok(error instanceof ServerError);
+        assert.equal(error.code, "token-invalid");
+        assert.match(error.message, /crit/);
+        return true;
+      });
+    }
+    await verifyToken(await signRaw(HS256, { topics: ["a"], exp }), SECRET, nowMs);
+  });
+  it("treat a non-numeric exp, nbf or iat as token-invalid, not as expired or early", async () => {
+    for (
+      const claims of [
+        { topics: ["a"], exp: String(exp) },
+        { topics: ["a"], exp: null },
+        { topics: ["a"], exp: [exp] },
+        { topics: ["a"], exp, nbf: "0" },
+        { topics: ["a"], exp, nbf: null },
+        { topics: ["a"], exp, nbf: { n: 1 } },
+        { topics: ["a"], exp, iat: "now" },
+      ]
+    ) {
+      await assert.rejects(
+        verifyToken(await signRaw(HS256, claims), SECRET, nowMs),
+        refusedWith("token-invalid", 401),
+        JSON.stringify(claims),
+      );
+    }
+  });
+  it("refuse topics: [] at verification (a token that allows nothing is a mistake)", async () => {
+    await assert.rejects(
+      verifyToken(await signRaw(HS256, { topics: [], exp }), SECRET, nowMs),
+      refusedWith("token-invalid"),
+    );
+    for (const topics of [[""], [1], "a", null, {}]) {
+      await assert.rejects(
+        verifyToken(await signRaw(HS256, { topics, exp }), SECRET, nowMs),
+        refusedWith("token-invalid"),
+      );
+    }
+  });
+  it("say when a far-future nbf or a far-past exp is, instead of failing to format it", async () => {
+    await assert.rejects(
+      verifyToken(await signRaw(HS256, { topics: ["a"], exp: 1e300, nbf: 1e300 }), SECRET, nowMs),
+      refusedWith("token-not-yet-valid", 401),
+    );
+    await assert.rejects(
+      verifyToken(await signRaw(HS256, { topics: ["a"], exp: -1e300 }), SECRET, nowMs),
+      refusedWith("token-expired", 401),
+    );
+  });
+  it("refuse an oversized token before any work, and check the signature before the claims", async () => {
+    const huge = "a".repeat(9000);
+    await assert.rejects(verifyToken(huge, SECRET, nowMs), refusedWith("token-invalid"));
+    // Claims that are not even JSON, under a forged signature: refused for the signature.
+    const header = btoa(JSON.stringify(HS256)).replace(/=+$/, "");
+    await assert.rejects(verifyToken(`${header}.e30x.AAAA`, SECRET, nowMs), (error: unknown) => {
+      assert.ok(error instanceof ServerError);
+      assert.match(error.message, /signature/);
+      return true;
+    });
+  });
   it("compare bytes in constant time, by value", () => {
     assert.equal(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3])), true);
     assert.equal(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4])), false);
@@ -177,12 +324,86 @@ describe("topic patterns of a token", () => {
     assert.equal(topicAllowed("chatter", ["chat.*"]), false);
     assert.equal(topicAllowed("room:1/users", ["room:*/users"]), true);
     assert.equal(topicAllowed("anything", ["*"]), true);
+    assert.equal(topicAllowed("", ["*"]), false);
+    assert.equal(topicAllowed("ab", ["a**"]), false, "two stars take two characters at least");
+    assert.equal(topicAllowed("abc", ["a**"]), true);
     assert.equal(topicAllowed("news", []), false);
   });
   it("treat regex characters in names literally", () => {
     assert.equal(topicAllowed("a.b", ["a.b"]), true);
     assert.equal(topicAllowed("axb", ["a.b"]), false);
     assert.equal(topicAllowed("axb.c", ["a.b*"]), false);
+    assert.equal(topicAllowed("a+b", ["a+*"]), true);
+    assert.equal(topicAllowed("aab", ["a+b"]), false);
+  });
+  it("match as a regular expression would, on random patterns and topics", () => {
+    const random = seededRandom(0x7091c);
+    const alphabet = ["a", "b", ".", "*"];
+    const asRegExp = (pattern: string) =>
+      new RegExp(`^${pattern.split("*").map((p) => p.replace(/\./g, "\\.")).join(".+")}$`, "s");
+    for (let i = 0; i < 5000; i++) {
+      const pattern = Array.from({ length: 1 + random.int(7) }, () => random.pick(alphabet)).join(
+        "",
+      );
+      const topic = Array.from({ length: random.int(9) }, () => random.pick(["a", "b", "."])).join(
+        "",
+      );
+      assert.equal(
+        patternMatches(pattern, topic),
+        asRegExp(pattern).test(topic),
+        `${JSON.stringify(pattern)} vs ${JSON.stringify(topic)}`,
+      );
+    }
+  });
+  it("match *a*a*a*a*a*b against a long run of a's in linear time, not by backtracking", () => {
+    // A backtracking regex took 42 s on 128 a's and doubles with each one more. Here the work
+    // grows with the topic's length: 8x the topic may cost at most ~16x the time.
+    const pattern = "*a*a*a*a*a*b";
+    const time = (topic: string) => {
+      let best = Infinity;
+      for (let run = 0; run < 7; run++) {
+        const started = performance.now();
+        for (let i = 0; i < 200; i++) assert.equal(patternMatches(pattern, topic), false);
+        best = Math.min(best, performance.now() - started);
+      }
+      return best;
+    };
+    time("a".repeat(128)); // warm up
+    const small = time("a".repeat(128));
+    const large = time("a".repeat(1024));
+    assert.ok(large <= Math.max(small, 0.5) * 16, `128 a's: ${small} ms, 1024 a's: ${large} ms`);
+    assert.equal(topicAllowed("a".repeat(127) + "b", [pattern]), true);
+  });
+});
+
+describe("what a subscribe request may ask for", () => {
+  const claims = { topics: ["chat.*", "news"], exp: 2_000_000_000 };
+  it("refuses no topics, too many, a topic too long to be one, and topics the token forbids", () => {
+    assert.throws(() => allowedTopics([], claims, 3), refusedWith("topics-missing", 400));
+    assert.throws(
+      () => allowedTopics(["news", "chat.a", "chat.b", "chat.c"], claims, 3),
+      refusedWith("too-many-topics", 400),
+    );
+    assert.throws(
+      () => allowedTopics(["chat." + "a".repeat(5000)], claims, 3),
+      refusedWith("topic-invalid", 400),
+    );
+    assert.throws(() => allowedTopics(["sport"], claims, 3), refusedWith("topic-forbidden", 403));
+    assert.deepEqual(allowedTopics(["news", "news", "chat.x"], claims, 2), ["news", "chat.x"]);
+  });
+  it("ends a stream at the token's exp at the latest, exactly (no jitter)", () => {
+    const nowMs = 1_000_000;
+    assert.deepEqual(streamLifetime(0, 1_060, nowMs), {
+      maxDurationMs: 60_000,
+      maxDurationJitter: 0,
+    });
+    assert.deepEqual(streamLifetime(30_000, 1_060, nowMs), { maxDurationMs: 30_000 });
+    assert.deepEqual(streamLifetime(90_000, 1_060, nowMs), {
+      maxDurationMs: 60_000,
+      maxDurationJitter: 0,
+    });
+    // A token valid for a century: capped at the longest timer every runtime can set.
+    assert.equal(streamLifetime(0, 5_000_000_000, nowMs).maxDurationMs, 2 ** 31 - 1);
   });
 });
 
@@ -227,6 +448,59 @@ describe("limits", () => {
     now += 10_000;
     for (let i = 0; i < 3; i++) limiter.take("k");
     assert.throws(() => limiter.take("k"), refusedWith("rate-limited"), "capped at the burst");
+  });
+  it("keep memory bounded whatever keys arrive: refilled buckets forgotten, then the oldest", () => {
+    let now = 0;
+    const limiter = new RateLimiter({ ratePerSecond: 1, burst: 2, now: () => now, maxKeys: 1000 });
+    for (let i = 0; i < 50_000; i++) {
+      limiter.tryTake(`address-${i}`);
+      assert.ok(limiter.size <= 1000);
+    }
+    // The most recent keys are the ones kept: address-49999 has one request left, not two.
+    limiter.take("address-49999");
+    assert.throws(() => limiter.take("address-49999"), refusedWith("rate-limited"));
+    now += 2_000; // every bucket has refilled: the next sweep forgets them all
+    limiter.take("fresh");
+    assert.equal(limiter.size, 1);
+  });
+  it("throttle failed authentications per address: refuse (429 + Retry-After) once they run out", () => {
+    let now = 0;
+    const throttle = new AuthFailureThrottle({ ratePerSecond: 0.5, burst: 3, now: () => now });
+    for (let i = 0; i < 3; i++) {
+      throttle.check("198.51.100.1");
+      throttle.record("198.51.100.1");
+    }
+    assert.throws(() => throttle.check("198.51.100.1"), (error: unknown) => {
+      assert.ok(error instanceof ServerError);
+      assert.equal(error.code, "too-many-auth-failures");
+      assert.equal(error.status, 429);
+      assert.equal(error.headers["retry-after"], "2");
+      return true;
+    });
+    throttle.record("198.51.100.1"); // more failures while refused change nothing for others
+    throttle.check("198.51.100.2");
+    now += 2_000;
+    throttle.check("198.51.100.1");
+  });
+  it("limit subscribe requests per token and per address, each with its own setting named", () => {
+    const now = () => 0;
+    for (const per of ["token", "address"] as const) {
+      const limiter = subscribeRate(per, { ratePerSecond: 1, burst: 2, now });
+      limiter.take("k");
+      limiter.take("k");
+      assert.throws(() => limiter.take("k"), (error: unknown) => {
+        assert.ok(error instanceof ServerError);
+        assert.equal(error.code, "too-many-subscribes");
+        assert.equal(error.status, 429);
+        assert.equal(error.headers["retry-after"], "1");
+        assert.match(
+          error.message,
+          per === "token" ? /HERALD_SUBSCRIBE_BURST/ : /HERALD_ADDRESS_SUBSCRIBE_BURST/,
+        );
+        return true;
+      });
+      limiter.take("other");
+    }
   });
 });
 
@@ -274,6 +548,82 @@ describe("publish bodies", () => {
     ) {
       await assert.rejects(readPublishBody(body(text), limits), refusedWith("body-invalid", 400));
     }
+  });
+  it("refuse a 1,000,000-deep body with a 400 before parsing it, and accept 60 levels", async () => {
+    const roomy = { maxEventBytes: 10_000_000, maxEvents: 2 };
+    for (
+      const text of [
+        "[".repeat(1_000_000) + "]".repeat(1_000_000),
+        `{"data":${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}}`,
+        `{"data":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`,
+        "[".repeat(1_000_000), // not even closed
+      ]
+    ) {
+      await assert.rejects(readPublishBody(body(text), roomy), (error: unknown) => {
+        assert.ok(error instanceof ServerError);
+        assert.equal(error.code, "body-invalid");
+        assert.match(error.message, /deep/);
+        return true;
+      });
+    }
+    const nested = `{"data":${"[".repeat(60)}1${"]".repeat(60)}}`;
+    assert.equal((await readPublishBody(body(nested), roomy)).length, 1);
+  });
+  it("count depth outside strings only", () => {
+    assert.equal(jsonDepthWithin('{"data":"[[[[[[[[[[[["}', 1), true);
+    assert.equal(jsonDepthWithin('{"data":"\\"[[[["}', 1), true, "an escaped quote stays inside");
+    assert.equal(jsonDepthWithin('[{"a":[1]}]', 3), true);
+    assert.equal(jsonDepthWithin('[{"a":[1]}]', 2), false);
+  });
+  it("bound the whole event, name and data together (413)", async () => {
+    const small = { maxEventBytes: 20, maxEvents: 2 };
+    assert.equal(
+      (await readPublishBody(body('{"event":"0123456789","data":"0123456789"}'), small))
+        .length,
+      1,
+    );
+    await assert.rejects(
+      readPublishBody(body('{"event":"0123456789","data":"01234567890"}'), small),
+      refusedWith("event-too-large", 413),
+    );
+  });
+  it("refuse an event name that is long, has a control character or forges the hub's events", async () => {
+    const roomy = { maxEventBytes: 1_000_000, maxEvents: 2 };
+    const named = (event: string) => JSON.stringify({ event, data: "x" });
+    assert.equal(
+      (await readPublishBody(body(named("é".repeat(MAX_EVENT_NAME_BYTES / 2))), roomy)).length,
+      1,
+    );
+    for (
+      const name of [
+        "E".repeat(MAX_EVENT_NAME_BYTES + 1),
+        "é".repeat(MAX_EVENT_NAME_BYTES / 2 + 1),
+        // As JSON escapes: what arrives is the character itself, not a backslash.
+        "a\\u0000b",
+        "a\\rb",
+        "tab\\there",
+        "del\\u007f",
+        "c1\\u0085",
+        "lone\\ud800",
+        "herald.history-lost",
+        "HERALD.end",
+      ]
+    ) {
+      const text = `{"event":"${name}","data":"x"}`;
+      await assert.rejects(
+        readPublishBody(body(text), roomy),
+        refusedWith("body-invalid", 400),
+        name,
+      );
+    }
+    // Five MiB of event name: refused, not stored where every client would choke on it.
+    await assert.rejects(
+      readPublishBody(body(named("E".repeat(5 * 1024 * 1024))), {
+        maxEventBytes: 65536,
+        maxEvents: 1,
+      }),
+      (error: unknown) => error instanceof ServerError && error.status < 500,
+    );
   });
 });
 
@@ -331,27 +681,73 @@ describe("metrics", () => {
 });
 
 describe("the app in-process", () => {
+  const appWith = (env: Record<string, string>) => {
+    const config = loadConfig(env);
+    return createApp({ config, hub: memoryHub(config, CURSOR_SECRET), brokerName: "memory" });
+  };
+  const METRICS_KEY = "units-metrics-key-0123456789-abcdefgh";
+
   it("guards /metrics with HERALD_METRICS_KEY when it is set", async () => {
-    const config = loadConfig({ HERALD_METRICS_KEY: "metrics-key" });
-    const app = createApp({ config, hub: memoryHub(config), brokerName: "memory" });
+    const app = appWith({ ...SECRETS, HERALD_METRICS_KEY: METRICS_KEY });
     const get = (headers: Record<string, string>) =>
       app.fetch(new Request("http://127.0.0.1/metrics", { headers }), {});
     const open = await get({});
     assert.equal(open.status, 401);
     assert.equal((await open.json()).error.code, "metrics-key-invalid");
-    const wrong = await get({ authorization: "Bearer metrics-keyX" });
+    const wrong = await get({ authorization: `Bearer ${METRICS_KEY}X` });
     assert.equal(wrong.status, 401);
     await wrong.body?.cancel();
-    const right = await get({ authorization: "Bearer metrics-key" });
+    const right = await get({ authorization: `Bearer ${METRICS_KEY}` });
     assert.equal(right.status, 200);
     assert.match(
       await right.text(),
       /^herald_requests_refused_total\{code="metrics-key-invalid"\} 2$/m,
     );
   });
+  it("answers a method a route does not take with 405 and Allow, and HEAD /v1/events too", async () => {
+    const app = appWith(SECRETS);
+    for (
+      const [method, path, allow] of [
+        ["HEAD", "/v1/events?topic=a", "GET"],
+        ["POST", "/v1/events?topic=a", "GET"],
+        ["DELETE", "/v1/events", "GET"],
+        ["GET", "/v1/topics/a", "POST"],
+        ["PUT", "/v1/topics/a", "POST"],
+        ["POST", "/healthz", "GET, HEAD"],
+        ["DELETE", "/metrics", "GET, HEAD"],
+        ["PATCH", "/", "GET, HEAD"],
+      ]
+    ) {
+      const response = await app.fetch(new Request(`http://127.0.0.1${path}`, { method }), {});
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.headers.get("allow"), allow, `${method} ${path}`);
+      if (method !== "HEAD") {
+        assert.equal((await response.json()).error.code, "method-not-allowed");
+      } else await response.body?.cancel();
+    }
+    const head = await app.fetch(new Request("http://127.0.0.1/healthz", { method: "HEAD" }), {});
+    assert.equal(head.status, 200, "HEAD of a plain GET route is answered");
+    await head.body?.cancel();
+    const gone = await app.fetch(
+      new Request("http://127.0.0.1/v1/dev/session", { method: "GET" }),
+      {},
+    );
+    assert.equal(gone.status, 404, "no dev route at all when dev mode is off");
+    await gone.body?.cancel();
+  });
+  it("gives a dev session the public dev key, never a configured one", async () => {
+    const app = appWith({ HERALD_DEV_MODE: "true" });
+    const response = await app.fetch(
+      new Request("http://127.0.0.1/v1/dev/session", { method: "POST" }),
+      {},
+    );
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    assert.equal(body.publisherKey, DEV_PUBLISHER_KEY);
+    assert.deepEqual(body.topics, ["*"]);
+  });
   it("serves the page with a Content-Security-Policy that pins its inline script", async () => {
-    const config = loadConfig({});
-    const app = createApp({ config, hub: memoryHub(config), brokerName: "memory" });
+    const app = appWith(SECRETS);
     const page = await app.fetch(new Request("http://127.0.0.1/"), {});
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
