@@ -1,5 +1,11 @@
 // Helpers shared by the hub's tests (tests/hub*.test.ts and tests/e2e/hub*.test.ts).
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
 import { createParser, type Hub, type SSEEvent, type SSEMessage } from "../mod.ts";
+import type { StreamAppendOptions, StreamBroker } from "../src/hub/broker.ts";
+import { BrokerError } from "../src/hub/errors.ts";
+import { comparePositions } from "../src/hub/position.ts";
+import { STREAM_END_EVENT, type StreamEnd } from "../src/hub/stream_end.ts";
 
 /** Reads `count` events from a reader, failing after `timeoutMs` with what it got so far. */
 export async function take(
@@ -194,4 +200,277 @@ export function receivedCount(client: ResumingClient): number {
 /** How many events were published on `client`'s topics, by the per-topic `counters`. */
 export function expectedCount(client: ResumingClient, counters: Map<string, number>): number {
   return client.topics.reduce((sum, topic) => sum + counters.get(topic)!, 0);
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The `herald.end` data of a list of hub events (the last one, which must be the end). */
+export function endOf(events: SSEEvent[]): StreamEnd {
+  const last = events[events.length - 1];
+  if (last?.event !== STREAM_END_EVENT) {
+    throw new Error(`the last event is not ${STREAM_END_EVENT}: ${JSON.stringify(last)}`);
+  }
+  return last.data as StreamEnd;
+}
+
+/** Every event of a subscription until it closes (bounded: fails after `timeoutMs`). */
+export async function readToEnd(
+  hub: Hub,
+  topics: string[],
+  lastEventId?: string,
+  timeoutMs = 20_000,
+): Promise<SSEEvent[]> {
+  const reader = (await hub.subscribe({ topics, lastEventId })).getReader();
+  const got: SSEEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no end after ${got.length} events: ${JSON.stringify(got)}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    for (;;) {
+      const result = await Promise.race([reader.read(), timeout]);
+      if (result.done) return got;
+      got.push(result.value);
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * The contract every {@link StreamBroker} keeps, in real time (short leases), so it runs the same
+ * against MemoryBroker and UpstashBroker. `make` returns a broker on a store of its own, or on a
+ * prefix of its own; every test uses its own topics.
+ */
+export function streamBrokerContract(
+  label: string,
+  make: () => StreamBroker,
+  options: { skip?: boolean } = {},
+): void {
+  let topicCount = 0;
+  const topic = () => `contract-${Date.now().toString(36)}-${++topicCount}`;
+  const claimOptions = { owner: "hub-a", leaseMs: 300, ttlMs: 60_000 };
+  const appendOptions = (seq: number, extra: Partial<StreamAppendOptions> = {}) => ({
+    seq,
+    leaseMs: 300,
+    ttlMs: 60_000,
+    ...extra,
+  });
+  const leaseLost = (error: unknown) => error instanceof BrokerError && error.code === "lease-lost";
+
+  describe(`StreamBroker contract: ${label}`, { skip: options.skip }, () => {
+    it("claims once: the first claim gets a fence, later claims the same start and none", async () => {
+      const broker = make();
+      const t = topic();
+      await broker.publish(t, [{ data: "before the stream" }]);
+      const head = (await broker.read([{ topic: t, after: "0-0" }], 0)).topics[0].head;
+      const claims = await Promise.all(
+        Array.from(
+          { length: 10 },
+          (_, i) => broker.claimStream(t, { ...claimOptions, owner: `h${i}` }),
+        ),
+      );
+      assert.equal(claims.filter((c) => c.fence !== undefined).length, 1, "exactly one producer");
+      for (const claim of claims) {
+        assert.equal(claim.start, head, "the position before the stream's first event");
+        assert.equal(claim.end, undefined);
+        assert.equal(claim.epoch, claims[0].epoch);
+      }
+      const read = await broker.read([{ topic: t, after: head }], 10);
+      assert.deepEqual(read.topics[0].stream, { end: null }, "a running stream");
+    });
+
+    it("appends as the fence holder, notifies listeners, and refuses a stale fence (lease-lost) storing nothing", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence, start } = await broker.claimStream(t, claimOptions);
+      const seen: string[] = [];
+      const stop = new AbortController();
+      await broker.listen({
+        topics: [t],
+        onEntries: (_topic, entries) => seen.push(...entries.map((e) => e.id)),
+        onError: () => {},
+        signal: stop.signal,
+      });
+      const first = await broker.appendStream(
+        t,
+        fence!,
+        [{ data: 1 }, { data: 2 }],
+        appendOptions(1),
+      );
+      assert.equal(first.ids.length, 2);
+      assert.ok(comparePositions(first.ids[0], first.ids[1]) < 0);
+      await until(() => seen.length === 2, "the listener to get both entries");
+      assert.deepEqual(seen, first.ids);
+      await assert.rejects(
+        broker.appendStream(t, "not-the-fence", [{ data: "forged" }], appendOptions(2)),
+        leaseLost,
+      );
+      const read = await broker.read([{ topic: t, after: start }], 10);
+      assert.deepEqual(read.topics[0].entries.map((e) => e.event.data), [1, 2]);
+      stop.abort();
+    });
+
+    it("applies an append once: a repeated seq answers no ids and stores nothing", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence, start } = await broker.claimStream(t, claimOptions);
+      const once = await broker.appendStream(t, fence!, [{ data: "x" }], appendOptions(1));
+      const again = await broker.appendStream(t, fence!, [{ data: "x" }], appendOptions(1));
+      assert.equal(once.ids.length, 1);
+      assert.deepEqual(again.ids, []);
+      const read = await broker.read([{ topic: t, after: start }], 10);
+      assert.equal(read.topics[0].entries.length, 1);
+    });
+
+    it("ends with herald.end after the events; the end is durable, later appends are refused, a claim reports it", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence, start } = await broker.claimStream(t, claimOptions);
+      const { ids } = await broker.appendStream(
+        t,
+        fence!,
+        [{ data: "last" }],
+        appendOptions(1, { end: { status: "done" } }),
+      );
+      assert.equal(ids.length, 2);
+      const read = await broker.read([{ topic: t, after: start }], 10);
+      assert.deepEqual(read.topics[0].entries.map((e) => e.event), [
+        { data: "last" },
+        { event: STREAM_END_EVENT, data: { status: "done" } },
+      ]);
+      assert.deepEqual(read.topics[0].stream, { end: ids[1] });
+      await assert.rejects(
+        broker.appendStream(t, fence!, [{ data: "late" }], appendOptions(2)),
+        leaseLost,
+      );
+      const claim = await broker.claimStream(t, { ...claimOptions, owner: "hub-b" });
+      assert.deepEqual(
+        { fence: claim.fence, start: claim.start, end: claim.end },
+        { fence: undefined, start, end: { status: "done" } },
+      );
+    });
+
+    it("ends a stream whose lease expired as lost, once, by whoever notices; the old fence can't write", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence, start } = await broker.claimStream(t, { ...claimOptions, leaseMs: 150 });
+      await broker.appendStream(
+        t,
+        fence!,
+        [{ data: "partial" }],
+        appendOptions(1, { leaseMs: 150 }),
+      );
+      // Nothing renews the lease now, as when the producer's process died.
+      await sleep(400);
+      const ended = await broker.touchPresence({
+        owner: "hub-b",
+        topics: [t],
+        left: [],
+        ttlMs: 1000,
+      });
+      assert.deepEqual(ended, [t]);
+      assert.deepEqual(
+        await broker.touchPresence({ owner: "hub-c", topics: [t], left: [], ttlMs: 1000 }),
+        [],
+        "lost is written once",
+      );
+      await assert.rejects(
+        broker.appendStream(t, fence!, [{ data: "stale" }], appendOptions(2)),
+        leaseLost,
+      );
+      const read = await broker.read([{ topic: t, after: start }], 10);
+      assert.deepEqual(read.topics[0].entries.map((e) => e.event), [
+        { data: "partial" },
+        { event: STREAM_END_EVENT, data: { status: "lost" } },
+      ]);
+      const claim = await broker.claimStream(t, claimOptions);
+      assert.equal(claim.fence, undefined);
+      assert.deepEqual(claim.end, { status: "lost" });
+      assert.equal(await broker.cancelStream(t, "too late"), false);
+    });
+
+    it("a claim or a cancel also ends an expired lease as lost", async () => {
+      const broker = make();
+      const [a, b] = [topic(), topic()];
+      await broker.claimStream(a, { ...claimOptions, leaseMs: 100 });
+      await broker.claimStream(b, { ...claimOptions, leaseMs: 100 });
+      await sleep(300);
+      const claim = await broker.claimStream(a, claimOptions);
+      assert.deepEqual([claim.fence, claim.end], [undefined, { status: "lost" }]);
+      assert.equal(await broker.cancelStream(b, "stop"), false);
+      const read = await broker.read([{ topic: b, after: "0-0" }], 10);
+      assert.deepEqual(read.topics[0].entries.map((e) => e.event.data), [{ status: "lost" }]);
+    });
+
+    it("carries a cancel to the producer: watchers are told, and every later append answers it", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence } = await broker.claimStream(t, claimOptions);
+      const heard: string[] = [];
+      const stop = new AbortController();
+      await broker.watchCancel?.(t, {
+        onCancel: (_topic, reason) => heard.push(reason),
+        signal: stop.signal,
+      });
+      assert.equal(await broker.cancelStream(t, "stop button"), true);
+      assert.equal(await broker.cancelStream(topic(), "nothing there"), false);
+      if (broker.watchCancel) await until(() => heard.length > 0, "the cancel notice");
+      assert.deepEqual(heard.slice(0, 1), broker.watchCancel ? ["stop button"] : []);
+      const answer = await broker.appendStream(t, fence!, [], appendOptions(1));
+      assert.equal(answer.cancel, "stop button");
+      stop.abort();
+    });
+
+    it("counts hubs with readers (presence), and how long nobody has read", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence } = await broker.claimStream(t, { ...claimOptions, leaseMs: 10_000 });
+      await broker.touchPresence({ owner: "reader-1", topics: [t], left: [], ttlMs: 5_000 });
+      await broker.touchPresence({ owner: "reader-2", topics: [t], left: [], ttlMs: 5_000 });
+      await broker.touchPresence({ owner: "reader-2", topics: [t], left: [], ttlMs: 5_000 });
+      let answer = await broker.appendStream(t, fence!, [], appendOptions(1, { leaseMs: 10_000 }));
+      assert.equal(answer.readers, 2);
+      assert.equal(answer.unwatchedMs, 0);
+      await broker.touchPresence({ owner: "reader-1", topics: [], left: [t], ttlMs: 5_000 });
+      await broker.touchPresence({ owner: "reader-2", topics: [], left: [t], ttlMs: 5_000 });
+      await sleep(200);
+      answer = await broker.appendStream(t, fence!, [], appendOptions(2, { leaseMs: 10_000 }));
+      assert.equal(answer.readers, 0);
+      assert.ok(answer.unwatchedMs >= 150 && answer.unwatchedMs < 30_000, `${answer.unwatchedMs}`);
+      // A report that is not renewed lapses at its TTL.
+      await broker.touchPresence({ owner: "reader-3", topics: [t], left: [], ttlMs: 100 });
+      answer = await broker.appendStream(t, fence!, [], appendOptions(3, { leaseMs: 10_000 }));
+      assert.equal(answer.readers, 1);
+      await sleep(300);
+      answer = await broker.appendStream(t, fence!, [], appendOptions(4, { leaseMs: 10_000 }));
+      assert.equal(answer.readers, 0);
+      assert.ok(answer.unwatchedMs >= 100, `${answer.unwatchedMs}`);
+    });
+
+    it("expires an ended stream's history and state ttlMs after its end", async () => {
+      const broker = make();
+      const t = topic();
+      const { fence, start } = await broker.claimStream(t, { ...claimOptions, ttlMs: 200 });
+      await broker.appendStream(
+        t,
+        fence!,
+        [{ data: "x" }],
+        appendOptions(1, { ttlMs: 200, end: { status: "done" } }),
+      );
+      await sleep(500);
+      const read = await broker.read([{ topic: t, after: start }], 10);
+      assert.deepEqual(read.topics[0].entries, []);
+      assert.equal(read.topics[0].stream, undefined);
+      const claim = await broker.claimStream(t, claimOptions);
+      assert.ok(claim.fence, "a new stream may start on the topic");
+    });
+  });
 }
