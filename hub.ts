@@ -37,3 +37,13 @@ export {
 } from "./src/hub/errors.ts";
 export { HISTORY_LOST_EVENT, type HistoryLost } from "./src/hub/history_lost.ts";
 export { DEFAULT_MAX_TOPICS_PER_SUBSCRIPTION, MAX_TOPIC_LENGTH } from "./src/hub/topics.ts";
+export {
+  ModelStreamError,
+  type ModelStreamErrorCode,
+  type ModelStreamEvent,
+  type ModelStreamFormat,
+  type ModelStreamOutput,
+  type ModelStreamResult,
+  relayModelStream,
+  type RelayModelStreamOptions,
+} from "./src/hub/relay_model_stream.ts";

@@ -64,3 +64,10 @@ export {
   type HubTopicErrorCode,
 } from "./src/hub/errors.ts";
 export { HISTORY_LOST_EVENT, type HistoryLost } from "./src/hub/history_lost.ts";
+export {
+  ModelStreamError,
+  type ModelStreamErrorCode,
+  type ModelStreamFormat,
+  relayModelStream,
+  type RelayModelStreamOptions,
+} from "./src/hub/relay_model_stream.ts";
