@@ -125,7 +125,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     return bindings?.address ?? "unknown";
   };
 
-  // An address that failed authentication too often is refused before any credential is read.
+  // An address that failed authentication too often is refused before any credential is read
+  // (and, in the routes, after a right one: see AuthFailureThrottle).
   const throttleAuthFailures: MiddlewareHandler<{ Bindings: AppBindings }> = async (c, next) => {
     limits.authFailures.check(addressOf(c.req.raw, c.env));
     await next();
@@ -208,6 +209,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     const address = addressOf(request, c.env);
     limits.subscribesPerAddress.take(address);
     const { claims, tokenKey } = await authenticateSubscriber(request, config, now());
+    limits.authFailures.check(address); // a right guess from a throttled address: still 429
     limits.subscribesPerToken.take(tokenKey);
     const topics = allowedTopics(c.req.queries("topic"), claims, config.maxTopicsPerSubscription);
     const release = limits.connections.acquire(tokenKey, address);
@@ -252,6 +254,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
 
   app.post("/v1/topics/:topic", async (c) => {
     const key = await checkPublisherKey(c.req.raw, config.publisherKeys);
+    limits.authFailures.check(addressOf(c.req.raw, c.env)); // a right guess, throttled: still 429
     limits.publishes.take(key);
     const topic = c.req.param("topic");
     const events = await readPublishBody(c.req.raw, {
@@ -344,10 +347,12 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
 
   app.onError((error, c) => {
     if (error instanceof ServerError) {
-      metrics.refused(error.code);
-      // Each failed authentication counts against the address (see throttleAuthFailures).
-      if (error.status === 401) limits.authFailures.record(addressOf(c.req.raw, c.env));
-      return error.toResponse();
+      // A failed authentication counts against the address; past its burst the answer is 429.
+      const answer = error.status === 401
+        ? limits.authFailures.record(addressOf(c.req.raw, c.env)) ?? error
+        : error;
+      metrics.refused(answer.code);
+      return answer.toResponse();
     }
     logger.error(`herald: ${c.req.method} ${c.req.path} failed`, error);
     metrics.refused("internal");

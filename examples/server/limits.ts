@@ -217,7 +217,10 @@ function publishRefusal(ratePerSecond: number, burst: number): Refusal {
  * Failed authentications per client address, as a token bucket of failures: `burst` failures at
  * once, forgiven at `ratePerSecond`. Once an address has none left, `check` refuses its requests
  * with a 429 (`too-many-auth-failures`, `Retry-After`) before any credential is looked at, so
- * guessing keys or tokens costs the guesser time and the server next to nothing.
+ * guessing keys or tokens costs the guesser time and the server next to nothing. Call `check`
+ * again once a credential proved right, and answer what `record` returns for a wrong one: then a
+ * throttled address gets 429 whether its guess was right or wrong, so concurrent guesses that all
+ * passed the first check tell the guesser nothing beyond the burst.
  *
  * @example
  * ```ts
@@ -225,10 +228,11 @@ function publishRefusal(ratePerSecond: number, burst: number): Refusal {
  * import { AuthFailureThrottle } from "./limits.ts";
  * let now = 0;
  * const throttle = new AuthFailureThrottle({ ratePerSecond: 1, burst: 2, now: () => now });
- * throttle.record("10.0.0.1");
+ * assert.equal(throttle.record("10.0.0.1"), undefined); // answer the 401
  * throttle.check("10.0.0.1"); // one failure left
  * throttle.record("10.0.0.1");
  * assert.throws(() => throttle.check("10.0.0.1"), { code: "too-many-auth-failures" });
+ * assert.equal(throttle.record("10.0.0.1")?.code, "too-many-auth-failures"); // not the 401
  * throttle.check("10.0.0.2"); // other addresses are not touched
  * now += 1000;
  * throttle.check("10.0.0.1"); // one failure forgiven
@@ -236,20 +240,19 @@ function publishRefusal(ratePerSecond: number, burst: number): Refusal {
  */
 export class AuthFailureThrottle {
   readonly #failures: RateLimiter;
+  readonly #refusal: Refusal;
 
   constructor(options: { ratePerSecond: number; burst: number; now?: () => number }) {
-    this.#failures = new RateLimiter({
-      ...options,
-      refusal: (waitSeconds) =>
-        new ServerError(
-          "too-many-auth-failures",
-          `Too many failed authentications from your address (more than ${options.burst}, ` +
-            `forgiven at ${options.ratePerSecond}/s; HERALD_AUTH_FAILURE_BURST, ` +
-            `HERALD_AUTH_FAILURE_RATE_PER_SECOND). Check your token or key, and retry after ` +
-            `${waitSeconds} s.`,
-          { headers: { "retry-after": String(waitSeconds) } },
-        ),
-    });
+    this.#refusal = (waitSeconds) =>
+      new ServerError(
+        "too-many-auth-failures",
+        `Too many failed authentications from your address (more than ${options.burst}, ` +
+          `forgiven at ${options.ratePerSecond}/s; HERALD_AUTH_FAILURE_BURST, ` +
+          `HERALD_AUTH_FAILURE_RATE_PER_SECOND). Check your token or key, and retry after ` +
+          `${waitSeconds} s.`,
+        { headers: { "retry-after": String(waitSeconds) } },
+      );
+    this.#failures = new RateLimiter({ ...options, refusal: this.#refusal });
   }
 
   /** Throws `too-many-auth-failures` while `address` has no failure left. */
@@ -257,10 +260,14 @@ export class AuthFailureThrottle {
     this.#failures.check(address);
   }
 
-  /** Counts one failed authentication of `address`. */
-  record(address: string): void {
-    // Once the bucket is empty there is nothing left to spend: the address is refused by check().
-    this.#failures.tryTake(address);
+  /**
+   * Counts one failed authentication of `address`. Returns the 429 to answer instead of the 401
+   * when the address had no failure left: requests that passed `check` together (concurrent
+   * guesses) learn nothing once their address has run out, whatever order they finish in.
+   */
+  record(address: string): ServerError | undefined {
+    const wait = this.#failures.tryTake(address);
+    return wait > 0 ? this.#refusal(wait) : undefined;
   }
 }
 

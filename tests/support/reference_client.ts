@@ -1,6 +1,6 @@
 // A small client of the reference server's API for tests: subscribe with fetch and Herald's
 // parser, read events with a timeout, publish with a publisher key.
-import { type SSEMessage, SSEParserStream } from "../../mod.ts";
+import { type SSEMessage, SSEParserStream } from "@herald/sse";
 
 /** An open `/v1/events` stream. */
 export interface EventStream {
@@ -95,4 +95,70 @@ export async function publishEvents(
     throw new Error(`POST /v1/topics/${topic}: ${response.status} ${text}`);
   }
   return JSON.parse(text).ids;
+}
+
+/** A refusal of the reference server: its status, `{ error: { code, message } }` and headers. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+  headers: Headers;
+}
+
+/**
+ * Opens `GET <base>/v1/events?<query>`: an {@link EventStream} for a 200, or the refusal (any
+ * other status, its JSON error body read).
+ *
+ * @example
+ * ```ts ignore
+ * const result = await subscribeOrRefusal(url, "topic=a", { authorization: `Bearer ${token}` });
+ * if ("code" in result) console.error(result.code);
+ * ```
+ */
+export async function subscribeOrRefusal(
+  base: string,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<EventStream | Refusal> {
+  const controller = new AbortController();
+  const response = await fetch(`${base}/v1/events?${query}`, {
+    headers,
+    signal: controller.signal,
+  });
+  if (response.status === 200) return eventStreamOf(response, controller);
+  const text = await response.text();
+  let error: { code?: string; message?: string } = {};
+  try {
+    error = JSON.parse(text).error ?? {};
+  } catch {
+    error = { message: text };
+  }
+  return {
+    status: response.status,
+    code: error.code ?? "",
+    message: error.message ?? "",
+    headers: response.headers,
+  };
+}
+
+/** `POST <base><path>` with a JSON (or raw text) body: the status, the parsed body, the headers. */
+export async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = { text };
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
 }

@@ -2,6 +2,7 @@
 // `deno run examples/server/deno.ts`, `bun examples/server/bun.ts`, or the bundled worker under the
 // pinned workerd. Used by tests/e2e/server*.test.ts (Deno and Bun hosts).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleForWorkerd, freePort, startWorkerd, waitForPort } from "./workerd_process.mjs";
@@ -22,6 +23,8 @@ export interface ReferenceServer {
   pid: number;
   /** Everything the process printed so far. */
   output(): string;
+  /** The process's resident memory now, in bytes (Linux `/proc`; `undefined` elsewhere). */
+  rssBytes(): number | undefined;
   /** Stops the process (SIGTERM, then SIGKILL after 2 s) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -68,6 +71,15 @@ function workerBundle(): string {
   return bundled;
 }
 
+function rssOf(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+}
+
 function stopChild(child: ChildProcess, exited: () => boolean): Promise<void> {
   return new Promise((done) => {
     if (exited()) return done();
@@ -86,9 +98,10 @@ function stopChild(child: ChildProcess, exited: () => boolean): Promise<void> {
  * @example
  * ```ts
  * import { startReferenceServer } from "./reference_server.ts";
- * const server = await startReferenceServer("deno", { env: { HERALD_RETRY_MS: "200" } });
+ * import assert from "node:assert/strict";
+ * const server = await startReferenceServer("deno", { env: { HERALD_DEV_MODE: "true" } });
  * try {
- *   console.log((await fetch(`${server.url}/healthz`)).status); // 200
+ *   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
  * } finally {
  *   await server.stop();
  * }
@@ -108,7 +121,7 @@ export async function startReferenceServer(
       allowLocalFetch: true,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     });
-    return { runtime, ...server };
+    return { runtime, ...server, rssBytes: () => rssOf(server.pid) };
   }
   const port = options.port ?? await freePort();
   const env = { HOST: "127.0.0.1", PORT: String(port), ...options.env };
@@ -143,6 +156,7 @@ export async function startReferenceServer(
     port,
     pid: child.pid!,
     output: () => output,
+    rssBytes: () => rssOf(child.pid!),
     stop: () => stopChild(child, () => exited !== undefined),
   };
 }
