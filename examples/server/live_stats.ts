@@ -7,6 +7,7 @@ import { type SSEStats, sseStats } from "@herald/sse/server";
 import { bearerKeyOf, findToken } from "./credentials.ts";
 import { ServerError } from "./errors.ts";
 import { verifyToken } from "./jwt.ts";
+import { methodNotAllowed } from "./methods.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** The `event:` name of one sample. */
@@ -166,6 +167,8 @@ export function createLiveStats(options: LiveStatsOptions): LiveStats {
       return viewers;
     },
     async response(request) {
+      // A HEAD (which Hono hands to GET routes) must not open a stream.
+      if (request.method !== "GET") throw methodNotAllowed(request.method, "/v1/stats", ["GET"]);
       await authorize(request);
       if (viewers >= maxViewers) {
         throw new ServerError(

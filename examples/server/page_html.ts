@@ -34,9 +34,8 @@ export const PAGE_BODY = /* html */ `<div class="page">
   </nav>
 </header>
 
-<section id="auth" class="card" aria-labelledby="auth-title">
-  <div class="head"><h2 id="auth-title">Access</h2></div>
-  <p id="auth-status" class="muted" aria-live="polite">Checking for a development session…</p>
+<section id="auth" class="notice" aria-label="Access">
+  <p id="auth-status" aria-live="polite">Checking for a development session…</p>
   <div id="auth-manual" hidden>
     <form class="row" id="auth-form">
       <div class="field wide"><label for="token">Subscriber token</label>
@@ -123,8 +122,8 @@ export const PAGE_BODY = /* html */ `<div class="page">
     <button id="disconnect" type="button" class="secondary">Disconnect</button>
   </form>
   <div id="subscribe-error" class="error" role="alert"></div>
-  <div class="row muted"><span id="log-count">0 events</span>
-    <button id="clear" type="button" class="secondary">Clear</button></div>
+  <div class="row muted between"><span id="log-count">0 events</span>
+    <button id="clear" type="button" class="secondary small">Clear</button></div>
   <div id="log-wrap"><ol id="log" aria-label="Events received"></ol></div>
 </section>
 
@@ -145,9 +144,10 @@ export const PAGE_BODY = /* html */ `<div class="page">
     <div class="row"><button id="publish-button" type="submit">Publish</button></div>
   </form>
   <p id="publish-result" class="muted" aria-live="polite"></p>
-  <p class="muted">Every event gets an id that resumes the stream after it. From a terminal:
-  <code>curl -N localhost:8000/v1/events?topic=demo</code> with a token, see the
-  server's API.</p>
+  <p class="muted">Each event is stored with an id. A client that reconnects with the last id it
+  saw gets exactly what it missed, and a name other than <code>message</code> shows in the log as
+  it is. Publishing from code: <a href="${REPOSITORY_URL}/blob/main/examples/server/README.md">the
+  server's API</a>.</p>
 </section>
 </div>
 </main>

@@ -166,6 +166,7 @@ export const PAGE_SCRIPT = /* js */ `
     const name = document.createElement("span");
     name.className = "name";
     name.textContent = entry.event;
+    name.title = entry.event;
     const id = document.createElement("span");
     id.className = "id";
     id.textContent = entry.id;

@@ -80,6 +80,8 @@ button { font: inherit; font-size: .92rem; font-weight: 600; border: 1px solid v
   background: var(--accent); color: var(--accent-ink); border-radius: 6px; padding: 6px 14px;
   cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
+button.small { font-size: .8rem; padding: 2px 10px; }
+.row.between { justify-content: space-between; align-items: center; margin: 6px 0 0; }
 button:disabled { opacity: .45; cursor: not-allowed; }
 
 .charts { display: grid; gap: 10px; grid-template-columns: repeat(2, minmax(0, 1fr)); }
@@ -113,24 +115,30 @@ figure.chart figcaption { display: flex; justify-content: space-between; align-i
 @keyframes blink { 50% { opacity: 0; } }
 @media (prefers-reduced-motion: reduce) { #answer[data-state=streaming]::after { animation: none; } }
 
-#log-wrap { max-height: 420px; overflow-y: auto; margin-top: 8px; border: 1px solid var(--line);
-  border-radius: 8px; background: var(--soft); }
+#log-wrap { max-height: 420px; overflow-x: hidden; overflow-y: auto; margin-top: 8px;
+  border: 1px solid var(--line); border-radius: 8px; background: var(--soft); }
 #log { list-style: none; margin: 0; padding: 0; }
 #log:empty::before { content: "Events on the topics above appear here, whatever their name.";
   display: block; padding: 14px 12px; color: var(--muted); font-size: .9rem; }
 #log li { padding: 6px 10px; border-bottom: 1px solid var(--line); min-width: 0; }
 #log li:last-child { border-bottom: 0; }
 #log .meta { display: flex; align-items: baseline; gap: 8px; min-width: 0; font-size: .8rem; }
-#log .name { font-weight: 700; color: var(--accent); white-space: nowrap; }
+#log .name { font-weight: 700; color: var(--accent); white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; flex: 0 1 auto; min-width: 0; max-width: 75%; }
 #log li[data-kind=message] .name { color: var(--muted); }
 #log li[data-kind=herald] { background: var(--warn-bg); }
 #log li[data-kind=herald] .name { color: var(--warn); }
 #log .id { font-family: var(--mono); color: var(--muted); overflow: hidden; text-overflow: ellipsis;
-  white-space: nowrap; min-width: 0; flex: 1 1 auto; }
-#log time { color: var(--muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
+  white-space: nowrap; min-width: 0; flex: 1 1 0; }
+#log time { color: var(--muted); font-variant-numeric: tabular-nums; white-space: nowrap;
+  flex: none; }
 #log .data { font-family: var(--mono); font-size: .86rem; white-space: pre-wrap;
   overflow-wrap: anywhere; margin-top: 2px; }
 
+.notice { border: 1px solid var(--line); border-left: 4px solid var(--accent); border-radius: 8px;
+  background: var(--card); padding: 8px 14px; margin: 0 0 14px; font-size: .9rem;
+  color: var(--muted); }
+.notice p { margin: 0; }
 #auth-manual { margin-top: 4px; }
 footer { color: var(--muted); font-size: .82rem; text-align: center; margin-top: 18px; }
 `;

@@ -1,18 +1,24 @@
-// The reference server's page in a real browser (Debian's Chromium through playwright-core):
-// it receives events, it survives a server restart under it, and a reload in the middle of the
-// AI answer continues from the exact token. The page uses the browser's own EventSource, so the
-// resume by Last-Event-ID tested here is the browser's, not ours. Screenshots go to
-// tests/.out/screenshots/ as test artifacts.
+// The reference server's page in a real browser (Debian's Chromium through playwright-core): every
+// event shows whatever its name, the layout fits a 390 px phone, the live charts move while a
+// publisher runs, and the AI answer demo behaves as a resumable stream should: a reload mid-answer
+// continues from the exact token, a reload after the end replays the whole answer and the browser
+// stops at the 204 (counted at a proxy in front of the server), Stop ends it `cancelled`, and an
+// answer nobody watches is cancelled by the server. The answer uses the browser's own
+// EventSource, so resuming by Last-Event-ID and stopping at 204 are the browser's, not ours.
+// Screenshots go to tests/.out/screenshots/ as test artifacts.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { Redis } from "@upstash/redis";
-import { createHub } from "../../mod.ts";
-import { UpstashBroker } from "../../src/adapters/upstash.ts";
+import { createHub } from "@herald/sse";
+import { UpstashBroker } from "@herald/sse/upstash";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
+import { DEV_JWT_SECRET, DEV_PUBLISHER_KEY } from "../../examples/server/config.ts";
 import { signToken } from "../../examples/server/jwt.ts";
 import { hasChromium, launchChromium, type LaunchedChromium } from "../support/browser.ts";
 import { type ReferenceServer, startReferenceServer } from "../support/reference_server.ts";
@@ -22,16 +28,19 @@ import { startUpstashRestServer, type UpstashRestServer } from "../support/upsta
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const screenshots = join(repo, "tests", ".out", "screenshots");
 
-const PUBLISHER_KEY = "browser-publisher-key";
+const RETRY_MS = 300;
 const ENV: Record<string, string> = {
   // Dev mode: the page gets a token cookie and the publisher key, as a newcomer's would.
   HERALD_DEV_MODE: "true",
-  HERALD_JWT_SECRET: "browser-test-secret-0123456789-abcdefgh",
-  HERALD_PUBLISHER_KEYS: PUBLISHER_KEY,
-  HERALD_RETRY_MS: "300",
+  HERALD_RETRY_MS: String(RETRY_MS),
   HERALD_KEEP_ALIVE_MS: "2000",
-  HERALD_DEMO_TOKEN_MS: "25",
+  // About 10 s per answer: long enough to reload, stop or leave in the middle of one.
+  HERALD_DEMO_TOKEN_MS: "40",
+  // The tests reload and reconnect more often than a person would.
+  HERALD_SUBSCRIBE_RATE_PER_SECOND: "50",
+  HERALD_SUBSCRIBE_BURST: "100",
 };
+const PROMPT = "What happens when I reload?";
 
 interface LogEntry {
   event: string;
@@ -40,25 +49,39 @@ interface LogEntry {
 }
 
 interface AnswerState {
+  id: string;
   topic: string;
+  cursor: string;
   text: string;
   tokens: number;
   indices: number[];
   lastId: string;
-  done: boolean;
+  end: { status: string; reason?: string; message?: string } | null;
   reloads: number;
+  replays: number;
   lost?: unknown[];
+}
+
+interface LiveSample {
+  open: number;
+  published: number;
+  delivered: number;
+  perSecond: { published: number; delivered: number; drops: number };
 }
 
 const WAIT_MS = 30_000;
 
-async function publish(server: ReferenceServer, topic: string, data: unknown): Promise<string> {
+async function publish(
+  server: { url: string },
+  topic: string,
+  event: { event?: string; data: unknown },
+): Promise<string> {
   const response = await fetch(`${server.url}/v1/topics/${topic}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${PUBLISHER_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ data }),
+    headers: { authorization: `Bearer ${DEV_PUBLISHER_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(event),
   });
-  assert.equal(response.status, 200);
+  assert.equal(response.status, 200, await response.clone().text());
   return (await response.json()).ids[0];
 }
 
@@ -85,13 +108,140 @@ async function waitForState(page: Page, selector: string, state: string): Promis
   await page.waitForSelector(`${selector}[data-state="${state}"]`, { timeout: WAIT_MS });
 }
 
+async function ready(page: Page): Promise<void> {
+  await page.waitForFunction(() => (globalThis as { heraldReady?: boolean }).heraldReady, null, {
+    timeout: WAIT_MS,
+  });
+}
+
 function answerState(page: Page): Promise<AnswerState> {
   return page.evaluate(() => JSON.parse(sessionStorage.getItem("herald.answer") ?? "null"));
 }
 
+async function waitForTokens(page: Page, count: number): Promise<void> {
+  await page.waitForFunction(
+    (n) => (JSON.parse(sessionStorage.getItem("herald.answer") ?? "null")?.tokens ?? 0) >= n,
+    count,
+    { timeout: WAIT_MS },
+  );
+}
+
+async function ask(page: Page, prompt: string): Promise<void> {
+  await page.fill("#prompt", prompt);
+  await page.click("#ask");
+}
+
+/** Watches the page for script errors and Content-Security-Policy refusals. */
+function complaintsOf(page: Page): string[] {
+  const complaints: string[] = [];
+  page.on("console", (message) => {
+    // A refused request shows as a console error too; the tests that provoke one say so.
+    if (message.type() === "error" && !/status of (401|429)/.test(message.text())) {
+      complaints.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => complaints.push(String(error)));
+  return complaints;
+}
+
+async function metric(server: { url: string }, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const match = pattern.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One request the browser made, as the proxy saw it. */
+interface Seen {
+  path: string;
+  status: number;
+}
+
+/**
+ * A plain HTTP proxy in front of the server that records every request and its status: what
+ * "the browser made no further request" is counted against. Streams bodies both ways as they
+ * come, and drops the upstream request when the browser goes away.
+ */
+async function startCountingProxy(target: () => string): Promise<{
+  url: string;
+  seen: Seen[];
+  close(): Promise<void>;
+}> {
+  const seen: Seen[] = [];
+  const server: Server = createServer((incoming, outgoing) => {
+    const upstream = new URL(incoming.url ?? "/", target());
+    const forward = httpRequest(upstream, {
+      method: incoming.method,
+      headers: { ...incoming.headers, host: upstream.host },
+    }, (answer) => {
+      seen.push({ path: incoming.url ?? "", status: answer.statusCode ?? 0 });
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
+    forward.on("error", () => outgoing.destroy());
+    outgoing.on("close", () => forward.destroy());
+    incoming.pipe(forward);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((done) => {
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => done());
+      }),
+  };
+}
+
+/** The reads of one answer's topic the browser made, in order. */
+function answerReads(seen: Seen[], topic: string): Seen[] {
+  return seen.filter((s) => s.path.startsWith("/v1/events?") && s.path.includes(topic));
+}
+
+/** Reads an answer's stream from its first token, with a minted token, until the server closes
+ * it: the events' names and data. */
+async function readAnswer(
+  server: { url: string },
+  answer: { topic: string; cursor: string },
+): Promise<{ event: string; data: string }[]> {
+  const token = await signToken(
+    { topics: ["answer.*"], exp: Math.floor(Date.now() / 1000) + 600 },
+    DEV_JWT_SECRET,
+  );
+  const response = await fetch(
+    `${server.url}/v1/events?topic=${answer.topic}&lastEventId=${
+      encodeURIComponent(answer.cursor)
+    }`,
+    { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(WAIT_MS) },
+  );
+  assert.equal(response.status, 200);
+  const events: { event: string; data: string }[] = [];
+  for (const block of (await response.text()).split("\n\n")) {
+    const lines = block.split("\n");
+    const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+    if (data.length === 0) continue;
+    const name = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "message";
+    events.push({ event: name, data: data.join("\n") });
+  }
+  return events;
+}
+
 describe(
   `the reference server's page in Chromium (${runtime} server)`,
-  { skip: !hasChromium() || (runtime !== "deno" && runtime !== "bun"), timeout: 240_000 },
+  { skip: !hasChromium() || (runtime !== "deno" && runtime !== "bun"), timeout: 300_000 },
   () => {
     const serverRuntime = runtime === "bun" ? "bun" : "deno";
     let chromium: LaunchedChromium;
@@ -108,48 +258,144 @@ describe(
       await Promise.all([chromium?.close(), server?.stop()]);
     });
 
-    it("receives events with their ids and publishes from the form", async () => {
+    it("shows every event with its id, named events included, and publishes from the form", async () => {
       const page = await chromium.newPage();
-      const complaints: string[] = [];
-      page.on("console", (message) => {
-        if (message.type() === "error") complaints.push(message.text());
-      });
-      page.on("pageerror", (error) => complaints.push(String(error)));
+      const complaints = complaintsOf(page);
       try {
         await page.goto(`${server!.url}/?topics=room.a,room.b`);
         await waitForState(page, "#state", "open");
-        const ids = [
-          await publish(server!, "room.a", { n: 1 }),
-          await publish(server!, "room.b", "two"),
-        ];
-        assert.equal(ids.length, 2);
+        await publish(server!, "room.a", { data: { n: 1 } });
+        await publish(server!, "room.b", { event: "order.created", data: { id: 42 } });
         const log = await waitForLog(page, 2);
-        assert.deepEqual(log.map((e) => [e.event, e.data]), [["message", '{"n":1}'], [
-          "message",
-          "two",
-        ]]);
+        assert.deepEqual(log.map((e) => [e.event, e.data]), [
+          ["message", '{"n":1}'],
+          ["order.created", '{"id":42}'],
+        ]);
         assert.ok(log.every((e) => e.id.startsWith("h1.")), "every event carries a cursor id");
         assert.notEqual(log[0].id, log[1].id);
 
         await page.fill("#publish-topic", "room.a");
-        await page.fill("#publish-event", "");
+        await page.fill("#publish-event", "chat.typing");
         await page.fill("#publish-data", '{"from":"the form"}');
         await page.click("#publish-button");
-        const after = await waitForLog(page, 3);
-        assert.equal(after[2].data, '{"from":"the form"}');
+        const all = await waitForLog(page, 3);
+        assert.deepEqual([all[2].event, all[2].data], ["chat.typing", '{"from":"the form"}']);
         await page.waitForSelector("#publish-result:has-text('published')", { timeout: WAIT_MS });
-        assert.equal(await page.locator("#log tr").count(), 3, "the table shows every event");
-        await page.screenshot({ path: join(screenshots, `server-page-events-${runtime}.png`) });
+        assert.equal(await page.locator("#log li").count(), 3, "the log shows every event");
+        assert.deepEqual(await page.locator("#log .name").allTextContents(), [
+          "message",
+          "order.created",
+          "chat.typing",
+        ]);
         assert.deepEqual(complaints, [], "no script error and no Content-Security-Policy refusal");
       } finally {
         await page.close();
       }
     });
 
-    it("with dev mode off, takes a pasted token (?token=) and key, and shows why a bad one fails", async () => {
+    it("fits a 390 px wide screen: no horizontal scroll, long ids and data included", async () => {
+      const page = await chromium.newPage();
+      const complaints = complaintsOf(page);
+      try {
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto(`${server!.url}/?topics=phone`);
+        await waitForState(page, "#state", "open");
+        await publish(server!, "phone", {
+          event: "a.rather.long.event.name.that.could.push.the.layout.sideways",
+          data: { text: "x".repeat(300), nested: { list: [1, 2, 3], more: "y".repeat(120) } },
+        });
+        await publish(server!, "phone", { data: "plain text, short" });
+        await waitForLog(page, 2);
+        await ask(page, PROMPT);
+        await waitForTokens(page, 30);
+        await page.waitForFunction(
+          () => (globalThis as unknown as { heraldStats: unknown[] }).heraldStats.length >= 3,
+          null,
+          { timeout: WAIT_MS },
+        );
+        const [scrollWidth, innerWidth] = await page.evaluate(() => [
+          document.documentElement.scrollWidth,
+          globalThis.innerWidth,
+        ]);
+        assert.ok(scrollWidth <= innerWidth, `scrollWidth ${scrollWidth} > ${innerWidth}`);
+        await page.screenshot({
+          path: join(screenshots, `server-page-phone-${runtime}.png`),
+          fullPage: true,
+        });
+        assert.deepEqual(complaints, []);
+      } finally {
+        await page.close();
+      }
+    });
+
+    it("draws the server's live counters, and the charts move while a publisher runs", async () => {
+      const page = await chromium.newPage();
+      const complaints = complaintsOf(page);
+      try {
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.goto(`${server!.url}/?topics=load`);
+        await waitForState(page, "#state", "open");
+        await waitForState(page, "#live-state", "open");
+        const points = () => page.getAttribute("#chart-published polyline", "points");
+        const before = await points();
+        // A publisher: 5 events every 100 ms, until the page has seen publishes and deliveries.
+        let publishing = true;
+        const publisher = (async () => {
+          for (let n = 0; publishing && n < 600; n++) {
+            const response = await fetch(`${server!.url}/v1/topics/load`, {
+              method: "POST",
+              headers: {
+                authorization: `Bearer ${DEV_PUBLISHER_KEY}`,
+                "content-type": "application/json",
+              },
+              body: JSON.stringify([1, 2, 3, 4, 5].map((i) => ({ data: { n, i } }))),
+            });
+            await response.body?.cancel();
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+        try {
+          await page.waitForFunction(
+            () => {
+              const samples = (globalThis as unknown as { heraldStats: LiveSample[] }).heraldStats;
+              const last = samples[samples.length - 1];
+              // A few seconds of it, so that the screenshot shows a line, not a dot.
+              return samples.length >= 6 && last.perSecond.published > 0 &&
+                last.perSecond.delivered > 0;
+            },
+            null,
+            { timeout: WAIT_MS },
+          );
+        } finally {
+          publishing = false;
+          await publisher;
+        }
+        const samples: LiveSample[] = await page.evaluate(() =>
+          (globalThis as unknown as { heraldStats: LiveSample[] }).heraldStats
+        );
+        const last = samples[samples.length - 1];
+        assert.ok(last.open >= 2, "the page's own streams are counted");
+        assert.ok(last.published >= 5 && last.delivered >= 5);
+        assert.notEqual(await points(), before, "the publishes chart moved");
+        assert.notEqual(await page.textContent("#value-published"), "–");
+        assert.ok((await waitForLog(page, 5)).length >= 5);
+        await page.screenshot({ path: join(screenshots, `server-page-desktop-${runtime}.png`) });
+        assert.deepEqual(complaints, []);
+      } finally {
+        await page.close();
+      }
+    });
+
+    it("with dev mode off, takes a pasted token and key, and shows why a bad one fails", async () => {
       const secret = "manual-test-secret-0123456789-abcdefg";
+      const key = "manual-test-publisher-key-0123456789";
       const manual = await startReferenceServer(serverRuntime, {
-        env: { ...ENV, HERALD_DEV_MODE: "false", HERALD_JWT_SECRET: secret },
+        env: {
+          ...ENV,
+          HERALD_DEV_MODE: "false",
+          HERALD_JWT_SECRET: secret,
+          HERALD_PUBLISHER_KEYS: key,
+        },
       });
       const page = await chromium.newPage();
       try {
@@ -168,53 +414,134 @@ describe(
           secret,
         );
         await page.fill("#token", token);
-        await page.fill("#publisher-key", PUBLISHER_KEY);
+        await page.fill("#publisher-key", key);
         await page.click("#connect");
         await waitForState(page, "#state", "open");
         await page.fill("#publish-topic", "manual");
+        await page.fill("#publish-event", "");
         await page.fill("#publish-data", "pasted");
         await page.click("#publish-button");
         const log = await waitForLog(page, 1);
         assert.deepEqual([log[0].event, log[0].data], ["message", "pasted"]);
+        assert.equal(await page.textContent("#subscribe-error"), "");
       } finally {
         await page.close();
         await manual.stop();
       }
     });
 
-    it("reloaded in the middle of the AI answer, continues from the exact token", async () => {
-      const expected = answerTokens();
+    it("AI answer: a reload mid-answer continues from the exact token; after the end a reload replays it all, and the browser stops at 204", async () => {
+      const expected = answerTokens(PROMPT);
+      const proxy = await startCountingProxy(() => server!.url);
       const page = await chromium.newPage();
+      const complaints = complaintsOf(page);
       try {
-        await page.goto(server!.url);
-        await page.waitForFunction(() => (globalThis as { heraldReady?: boolean }).heraldReady);
-        await page.click("#ask");
-        await page.waitForFunction(
-          () => {
-            const state = JSON.parse(sessionStorage.getItem("herald.answer") ?? "null");
-            return state && state.tokens >= 25;
-          },
-          undefined,
-          { timeout: WAIT_MS },
-        );
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.goto(proxy.url);
+        await ready(page);
+        await ask(page, PROMPT);
+        await waitForTokens(page, 25);
         await page.reload();
         const resumedWith = await answerState(page);
-        assert.ok(resumedWith.tokens >= 25 && resumedWith.tokens < expected.length, "mid-answer");
+        assert.ok(
+          resumedWith.tokens >= 25 && resumedWith.tokens < expected.length,
+          `reloaded mid-answer (${resumedWith.tokens} of ${expected.length} tokens)`,
+        );
         await waitForState(page, "#answer-state", "done");
         const state = await answerState(page);
         assert.equal(state.reloads, 1);
-        assert.deepEqual(
-          state.indices,
-          expected.map((_, i) => i),
-          "every token exactly once, in order",
-        );
+        assert.deepEqual(state.end, { status: "done" });
+        assert.deepEqual(state.indices, expected.map((_, i) => i), "every token once, in order");
         assert.equal(state.text, expected.join(""), "no repeated and no missing text");
-        assert.equal(await page.locator("#answer").textContent(), expected.join(""));
+        assert.equal(await page.textContent("#answer"), expected.join(""));
         assert.equal(state.lost, undefined, "no history was lost");
+        // The stream's end closed the response; the browser's reconnect got 204 and it stopped.
+        await eventually(
+          () => answerReads(proxy.seen, state.topic).some((s) => s.status === 204),
+          WAIT_MS,
+          "the reconnect after the end to be answered 204",
+        );
         await page.screenshot({ path: join(screenshots, `server-page-answer-${runtime}.png`) });
+
+        const seenBefore = proxy.seen.length;
+        await page.reload();
+        await waitForState(page, "#answer-state", "done");
+        const replayed = await answerState(page);
+        assert.equal(replayed.replays, 1);
+        assert.equal(replayed.text, expected.join(""), "the whole answer, replayed");
+        assert.deepEqual(replayed.indices, expected.map((_, i) => i));
+        await eventually(
+          () =>
+            answerReads(proxy.seen.slice(seenBefore), state.topic).some((s) => s.status === 204),
+          WAIT_MS,
+          "the reconnect after the replay to be answered 204",
+        );
+        // Several retry intervals later, still nothing more: the browser stopped for good.
+        await new Promise((r) => setTimeout(r, RETRY_MS * 8));
+        assert.deepEqual(
+          answerReads(proxy.seen.slice(seenBefore), state.topic).map((s) => s.status),
+          [200, 204],
+          "one replay, one reconnect answered 204, then no request",
+        );
+        assert.deepEqual(complaints, []);
+      } finally {
+        await page.close();
+        await proxy.close();
+      }
+    });
+
+    it("AI answer: Stop cancels it, and the page shows it ended cancelled", async () => {
+      const page = await chromium.newPage();
+      try {
+        await page.goto(server!.url);
+        await ready(page);
+        const stoppedBefore = await metric(
+          server!,
+          /^herald_streams_cancelled_total\{reason="stopped"\} (\d+)$/m,
+        );
+        await ask(page, PROMPT);
+        await waitForTokens(page, 5);
+        await page.click("#stop");
+        await waitForState(page, "#answer-state", "cancelled");
+        const state = await answerState(page);
+        assert.deepEqual(state.end, { status: "cancelled", reason: "stopped" });
+        assert.ok(state.tokens < answerTokens(PROMPT).length, "stopped before the end");
+        assert.match(await page.textContent("#answer-progress") ?? "", /ended cancelled/);
+        assert.equal(await page.isDisabled("#stop"), true);
+        assert.equal(await page.isDisabled("#ask"), false, "a new answer can be asked for");
+        assert.equal(
+          await metric(server!, /^herald_streams_cancelled_total\{reason="stopped"\} (\d+)$/m),
+          stoppedBefore + 1,
+        );
       } finally {
         await page.close();
       }
+    });
+
+    it("AI answer: once every tab is closed, the server cancels it as unwatched (/metrics counts it)", async () => {
+      const page = await chromium.newPage();
+      let answer: AnswerState;
+      const unwatched = /^herald_streams_cancelled_total\{reason="unwatched"\} (\d+)$/m;
+      const before = await metric(server!, unwatched);
+      try {
+        await page.goto(server!.url);
+        await ready(page);
+        await ask(page, PROMPT);
+        await waitForTokens(page, 3);
+        answer = await answerState(page);
+      } finally {
+        await page.close();
+      }
+      await eventually(
+        async () => await metric(server!, unwatched) > before,
+        WAIT_MS,
+        'herald_streams_cancelled_total{reason="unwatched"} to grow',
+      );
+      const events = await readAnswer(server!, answer);
+      const end = events[events.length - 1];
+      assert.equal(end.event, "herald.end");
+      assert.deepEqual(JSON.parse(end.data), { status: "cancelled", reason: "unwatched" });
+      assert.ok(events.length - 1 < answerTokens(PROMPT).length, "it stopped before the end");
     });
 
     it("resumes after the server restarts under it; with the memory broker it first says history was lost", async () => {
@@ -222,17 +549,17 @@ describe(
       try {
         await page.goto(`${server!.url}/?topics=restart`);
         await waitForState(page, "#state", "open");
-        await publish(server!, "restart", "before-1");
-        await publish(server!, "restart", "before-2");
+        await publish(server!, "restart", { data: "before-1" });
+        await publish(server!, "restart", { data: "before-2" });
         await waitForLog(page, 2);
 
         const port = server!.port;
         await server!.stop();
         await waitForState(page, "#state", "reconnecting");
         server = await startReferenceServer(serverRuntime, { env: ENV, port });
-        await publish(server, "restart", "after-1");
+        await publish(server, "restart", { data: "after-1" });
         await waitForState(page, "#state", "open");
-        await publish(server, "restart", "after-2");
+        await publish(server, "restart", { data: "after-2" });
 
         const log = await waitForLog(page, 5);
         assert.deepEqual(log.slice(0, 2).map((e) => e.data), ["before-1", "before-2"]);
@@ -277,8 +604,8 @@ describe(
       try {
         await page.goto(`${server!.url}/?topics=survivor`);
         await waitForState(page, "#state", "open");
-        await publish(server!, "survivor", "before-1");
-        await publish(server!, "survivor", "before-2");
+        await publish(server!, "survivor", { data: "before-1" });
+        await publish(server!, "survivor", { data: "before-2" });
         await waitForLog(page, 2);
 
         const port = server!.port;
@@ -291,7 +618,7 @@ describe(
         await hub.publish("survivor", [{ data: "during-1" }, { data: "during-2" }]);
         server = await startReferenceServer(serverRuntime, { env, port });
         await waitForState(page, "#state", "open");
-        await publish(server, "survivor", "after-1");
+        await publish(server, "survivor", { data: "after-1" });
 
         const log = await waitForLog(page, 5);
         assert.deepEqual(log.map((e) => [e.event, e.data]), [
