@@ -107,6 +107,23 @@ describe("client: reconnection and resume", { skip: !canServe }, () => {
     assert.equal(s.requests[0].headers["last-event-id"], "3");
   });
 
+  it("a program that breaks after two messages and saves lastEventId resumes with the third", async () => {
+    // All six events in one response body: the client has parsed them all before the loop
+    // takes the first, so a position taken from the parser would skip the unread ones.
+    const s = await server(dropEveryK(6, 6));
+    const first = connect(s.url, recordingTimers());
+    const handled: string[] = [];
+    for await (const message of first) {
+      handled.push(message.data);
+      if (handled.length === 2) break;
+    }
+    const saved = first.lastEventId;
+    assert.equal(saved, "2");
+    const messages = await collect(connect(s.url, { lastEventId: saved, ...recordingTimers() }));
+    assert.deepEqual(messages.map((m) => m.data), ["event 3", "event 4", "event 5", "event 6"]);
+    assert.equal(s.requests[1].headers["last-event-id"], "2");
+  });
+
   it("sends a non-ASCII last event ID as its UTF-8 bytes, as browsers do", async () => {
     const s = await server((_request, n) =>
       n === 1 ? sseText("id: é€\ndata: x\n\n") : new Response(null, { status: 204 })
