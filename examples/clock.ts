@@ -1,54 +1,34 @@
-// A small SSE server: a clock and a counter, each event with an id, on 127.0.0.1.
-// Run: deno run --allow-net --allow-env examples/clock.ts   (or: bun examples/clock.ts)
-// Then: curl -N http://127.0.0.1:8000/  — or open it in a browser.
-import { SSEEncoderStream, type SSEEvent } from "../mod.ts";
+// The smallest Herald server: a clock as an event stream, one `tick` a second, each with an id, so
+// a client that reconnects (a browser's EventSource does it by itself) continues after the last
+// tick it saw. A module with a default `fetch`, which every runtime serves as it is:
+//   deno serve --allow-net examples/clock.ts      http://localhost:8000/
+//   bun examples/clock.ts                         http://localhost:3000/
+//   a Cloudflare Workers module
+// Then: curl -N http://localhost:8000/ (or open it in a browser).
+import { sseResponse } from "@herald/sse";
 
-const port = Number(globalThis.process?.env?.PORT ?? 8000);
+/** The events of this stream: the map gives `stream.send` its types. */
+type Events = { tick: { n: number; time: string } };
 
-function clock(startAfter: number): ReadableStream<SSEEvent> {
-  let n = startAfter;
-  let timer: ReturnType<typeof setInterval> | undefined;
-  return new ReadableStream<SSEEvent>({
-    start(controller) {
-      controller.enqueue({ retry: 2000, comment: "herald clock" });
-      timer = setInterval(() => {
+export default {
+  fetch(request: Request): Response {
+    return sseResponse<Events>(async (stream) => {
+      // Last-Event-ID: the id of the last tick this client received before it reconnected.
+      let n = Number(stream.lastEventId) || 0;
+      while (!stream.signal.aborted) {
         n++;
-        controller.enqueue({
+        await stream.send({
           event: "tick",
           id: String(n),
           data: { n, time: new Date().toISOString() },
         });
-      }, 1000);
-    },
-    cancel() {
-      clearInterval(timer);
-    },
-  });
-}
-
-function handler(request: Request): Response {
-  const lastId = Number(request.headers.get("last-event-id") ?? "0");
-  const body = clock(Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0)
-    .pipeThrough(new SSEEncoderStream());
-  return new Response(body, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      "x-accel-buffering": "no",
-    },
-  });
-}
-
-const runtime = globalThis as unknown as {
-  Deno?: { serve(o: { hostname: string; port: number }, h: typeof handler): unknown };
-  Bun?: {
-    serve(
-      o: { hostname: string; port: number; fetch: typeof handler; idleTimeout: number },
-    ): unknown;
-  };
+        // Waits end when the stream closes: on Workers a timer of a finished request never fires.
+        await Promise.race([stream.closed, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      }
+    }, {
+      request,
+      retryMs: 2_000, // how long a client waits before reconnecting
+      // Keep-alive comments go out every 15 s (8 s on Bun, under its 10 s idle timeout) by default.
+    });
+  },
 };
-if (runtime.Deno) runtime.Deno.serve({ hostname: "127.0.0.1", port }, handler);
-else if (runtime.Bun) {
-  runtime.Bun.serve({ hostname: "127.0.0.1", port, fetch: handler, idleTimeout: 0 });
-  console.log(`Listening on http://127.0.0.1:${port}/`);
-}
