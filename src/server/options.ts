@@ -8,13 +8,47 @@ import type { HeadersInitLike } from "../web_types.ts";
 /**
  * A keep-alive comment every 15 s when nothing else was written. On Bun the default is 8 s, under
  * Bun.serve's 10 s idle timeout (see `serverIdleTimeoutMs` in capabilities.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_KEEP_ALIVE_MS } from "@herald/sse/server";
+ * assert.equal(DEFAULT_KEEP_ALIVE_MS, 15_000);
+ * ```
  */
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
-/** At most this many events wait for a slow client. */
+/**
+ * At most this many events wait for a slow client.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_QUEUED_EVENTS } from "@herald/sse/server";
+ * assert.equal(DEFAULT_MAX_QUEUED_EVENTS, 1024);
+ * ```
+ */
 export const DEFAULT_MAX_QUEUED_EVENTS = 1024;
-/** At most this many UTF-8 bytes wait for a slow client (1 MiB). */
+/**
+ * At most this many UTF-8 bytes wait for a slow client (1 MiB).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_QUEUED_BYTES } from "@herald/sse/server";
+ * assert.equal(DEFAULT_MAX_QUEUED_BYTES, 1024 * 1024);
+ * ```
+ */
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
-/** A client that takes nothing for this long while events wait for it is a slow client. */
+/**
+ * A client that takes nothing for this long while events wait for it is a slow client.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_SLOW_CLIENT_TIMEOUT_MS } from "@herald/sse/server";
+ * assert.equal(DEFAULT_SLOW_CLIENT_TIMEOUT_MS, 30_000);
+ * ```
+ */
 export const DEFAULT_SLOW_CLIENT_TIMEOUT_MS = 30_000;
 /** `maxDurationMs` is shortened by up to this fraction, at random, so reconnects spread out. */
 export const DEFAULT_MAX_DURATION_JITTER = 0.1;
