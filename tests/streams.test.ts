@@ -160,4 +160,31 @@ describe("SSEEncoderStream", () => {
     assert.equal(error.code, "invalid-event");
     assert.deepEqual(chunks, ["data: ok\n\n"]);
   });
+
+  it("errors with SSEEncodeError for null or a hostile event, writing none of it", async () => {
+    const throwing = Object.defineProperty({}, "data", {
+      get() {
+        throw new Error("getter");
+      },
+    });
+    for (const bad of [null, undefined, 7, throwing]) {
+      const input = [{ data: "ok" }, bad as unknown as SSEEvent, { data: "after" }];
+      const chunks: string[] = [];
+      const reader = streamOf(input).pipeThrough(new SSEEncoderStream()).getReader();
+      const error = await (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return undefined;
+            chunks.push(new TextDecoder().decode(value));
+          }
+        } catch (error) {
+          return error;
+        }
+      })();
+      assert.ok(error instanceof SSEEncodeError, `an SSEEncodeError for ${String(bad)}`);
+      assert.equal(error.code, "invalid-event-object");
+      assert.deepEqual(chunks, ["data: ok\n\n"]);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { SSEEncodeError } from "./encode_errors.ts";
+import { SSEEncodeError, type SSEEncodeErrorCode } from "./encode_errors.ts";
 import type { SSEEvent } from "./types.ts";
 
 // One regex for all three line endings; used only when a fast indexOf scan found a CR or LF.
@@ -14,17 +14,53 @@ function prefixLines(prefix: string, text: string): string {
   return prefix + text.replace(LINE_BREAK, "\n" + prefix) + "\n";
 }
 
+/** What a refused value was, for a message; never calls into the value (no toString, no getter). */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "string":
+      return "a string";
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+/** What a callee threw, if it is an Error that can be read (and so logged) without throwing. */
+function readableError(cause: unknown): Error | undefined {
+  try {
+    if (cause instanceof Error && typeof cause.message === "string") return cause;
+  } catch {
+    // A Proxy or an error with a throwing getter: treated below like any value that is no Error.
+  }
+  return undefined;
+}
+
+/**
+ * An error for something a callee threw, with its message and as its `cause` when that is a
+ * readable Error; a hostile value is only described, so that logging the error can't throw.
+ */
+function wrap(code: SSEEncodeErrorCode, what: string, cause: unknown, advice: string) {
+  const error = readableError(cause);
+  const detail = error ? error.message : `it threw ${describe(cause)}`;
+  return new SSEEncodeError(code, `${what} (${detail}). ${advice}`, error ? { cause: error } : {});
+}
+
 function dataToText(data: unknown): string {
-  if (typeof data === "string") return data;
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
   } catch (cause) {
-    throw new SSEEncodeError(
+    throw wrap(
       "unserializable-data",
-      `Event data could not be serialised to JSON (${(cause as Error)?.message ?? cause}). ` +
-        "Send a string, or a value without cycles or BigInts.",
-      { cause },
+      "Event data could not be serialised to JSON",
+      cause,
+      "Send a string, or a value without cycles, BigInts or throwing toJSON methods.",
     );
   }
   if (json === undefined) {
@@ -38,7 +74,10 @@ function dataToText(data: unknown): string {
 
 function checkEventName(name: unknown): string {
   if (typeof name !== "string") {
-    throw new SSEEncodeError("invalid-event", `Event name must be a string, got ${typeof name}.`);
+    throw new SSEEncodeError(
+      "invalid-event",
+      `Event name must be a string, got ${describe(name)}.`,
+    );
   }
   if (hasLineBreak(name)) {
     throw new SSEEncodeError(
@@ -52,7 +91,7 @@ function checkEventName(name: unknown): string {
 
 function checkId(id: unknown): string {
   if (typeof id !== "string") {
-    throw new SSEEncodeError("invalid-id", `Event id must be a string, got ${typeof id}.`);
+    throw new SSEEncodeError("invalid-id", `Event id must be a string, got ${describe(id)}.`);
   }
   if (hasLineBreak(id) || id.indexOf("\0") !== -1) {
     throw new SSEEncodeError(
@@ -68,10 +107,30 @@ function checkRetry(retry: unknown): number {
   if (typeof retry !== "number" || !Number.isSafeInteger(retry) || retry < 0) {
     throw new SSEEncodeError(
       "invalid-retry",
-      `retry must be a non-negative integer number of milliseconds, got ${String(retry)}.`,
+      `retry must be a non-negative integer number of milliseconds, got ${describe(retry)}.`,
     );
   }
   return retry;
+}
+
+function checkComment(comment: unknown): string {
+  if (typeof comment !== "string") {
+    throw new SSEEncodeError(
+      "invalid-comment",
+      `comment must be a string, got ${describe(comment)}.`,
+    );
+  }
+  return comment;
+}
+
+/** The one error a runtime may throw while we build a string: it grew past the longest string. */
+function tooLarge(cause: unknown): SSEEncodeError {
+  return wrap(
+    "event-too-large",
+    "The encoded event would be longer than this runtime's longest string",
+    cause,
+    "Send the data in smaller events.",
+  );
 }
 
 /**
@@ -79,49 +138,77 @@ function checkRetry(retry: unknown): number {
  *
  * String data goes out verbatim, anything else as JSON. Data and comments are split on CR, LF
  * and CRLF into one line each, and every data line is written `data: ` with the space, so a
- * payload that starts with a space keeps it. An unsafe event throws {@link SSEEncodeError} and
- * nothing is written.
+ * payload that starts with a space keeps it. Each field of `event` is read once. Whatever the
+ * input (not an object, a throwing getter or Proxy, data whose `toJSON` throws, cycles, BigInts),
+ * a refused event throws {@link SSEEncodeError} with a code and nothing is written.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeEvent } from "@herald/sse";
- * console.log(encodeEvent({ event: "greeting", id: "1", data: " hello\nworld" }));
- * // event: greeting
- * // id: 1
- * // data:  hello
- * // data: world
- * //
+ * assert.equal(
+ *   encodeEvent({ event: "greeting", id: "1", data: " hello\nworld" }),
+ *   "event: greeting\nid: 1\ndata:  hello\ndata: world\n\n",
+ * );
+ * assert.equal(encodeEvent({ data: { n: 1 } }), 'data: {"n":1}\n\n');
  * ```
  */
 export function encodeEvent(event: SSEEvent): string {
-  let out = "";
-  if (event.comment !== undefined) {
-    if (typeof event.comment !== "string") {
-      throw new SSEEncodeError(
-        "invalid-comment",
-        `comment must be a string, got ${typeof event.comment}.`,
-      );
-    }
-    out += prefixLines(": ", event.comment);
+  if (typeof event !== "object" || event === null) {
+    throw new SSEEncodeError(
+      "invalid-event-object",
+      `An event is an object { data?, event?, id?, retry?, comment? }, got ${describe(event)}.`,
+    );
   }
-  if (event.event !== undefined) out += "event: " + checkEventName(event.event) + "\n";
-  if (event.id !== undefined) out += "id: " + checkId(event.id) + "\n";
-  if (event.retry !== undefined) out += "retry: " + checkRetry(event.retry) + "\n";
-  if (typeof event.data === "string") out += prefixLines("data: ", event.data);
-  // JSON text (no indentation) never holds a raw CR or LF: one line, no scan for line breaks.
-  else if (event.data !== undefined) out += "data: " + dataToText(event.data) + "\n";
-  return out + "\n";
+  let comment, name, id, retry, data;
+  try {
+    // Each field once: a getter may answer differently on a second read than the check saw.
+    comment = event.comment;
+    name = event.event;
+    id = event.id;
+    retry = event.retry;
+    data = event.data;
+  } catch (cause) {
+    throw wrap(
+      "invalid-event-object",
+      "Reading a field of the event threw",
+      cause,
+      "Pass a plain object.",
+    );
+  }
+  try {
+    let out = comment === undefined ? "" : prefixLines(": ", checkComment(comment));
+    if (name !== undefined) out += "event: " + checkEventName(name) + "\n";
+    if (id !== undefined) out += "id: " + checkId(id) + "\n";
+    if (retry !== undefined) out += "retry: " + checkRetry(retry) + "\n";
+    if (typeof data === "string") out += prefixLines("data: ", data);
+    // JSON text (no indentation) never holds a raw CR or LF: one line, no scan for line breaks.
+    else if (data !== undefined) out += "data: " + dataToText(data) + "\n";
+    return out + "\n";
+  } catch (error) {
+    if (error instanceof RangeError) throw tooLarge(error);
+    throw error;
+  }
 }
 
 /**
- * Serialises a comment: a line a client ignores, used for keep-alives and to flush proxies.
+ * Serialises a comment: a line a client ignores, used for keep-alives and to flush proxies. A
+ * comment that is not a string throws {@link SSEEncodeError} (`invalid-comment`).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeComment } from "@herald/sse";
- * console.log(JSON.stringify(encodeComment("ping"))); // ": ping\n\n"
+ * assert.equal(encodeComment("ping"), ": ping\n\n");
+ * assert.equal(encodeComment(), ":\n\n");
  * ```
  */
 export function encodeComment(text = ""): string {
-  return (text === "" ? ":\n" : prefixLines(": ", text)) + "\n";
+  const comment = checkComment(text);
+  try {
+    return (comment === "" ? ":\n" : prefixLines(": ", comment)) + "\n";
+  } catch (error) {
+    if (error instanceof RangeError) throw tooLarge(error);
+    throw error;
+  }
 }

@@ -3,15 +3,17 @@ import type { SSEEvent } from "./types.ts";
 
 /**
  * A TransformStream from events to UTF-8 `text/event-stream` bytes. An event the encoder refuses
+ * (anything {@link encodeEvent} refuses: `null`, a throwing getter, unserialisable data...)
  * errors the stream with {@link SSEEncodeError}; nothing of it is written.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SSEEncoderStream } from "@herald/sse";
  * const body = ReadableStream.from([{ data: "hi" }, { event: "end", data: "" }])
  *   .pipeThrough(new SSEEncoderStream());
  * const response = new Response(body, { headers: { "content-type": "text/event-stream" } });
- * console.log(await response.text()); // "data: hi\n\nevent: end\ndata: \n\n"
+ * assert.equal(await response.text(), "data: hi\n\nevent: end\ndata: \n\n");
  * ```
  */
 export class SSEEncoderStream extends TransformStream<SSEEvent, Uint8Array> {

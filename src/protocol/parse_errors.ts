@@ -9,17 +9,18 @@ export type SSEParseErrorCode = "line-too-long" | "event-too-large";
 
 /**
  * Thrown (or used to error a {@link SSEParserStream}) when input would make the parser's memory
- * grow past its bound. The parser keeps nothing of the offending event.
+ * grow past its bound. The parser keeps nothing of the offending event, and stays failed (every
+ * later `feed()` throws this error again) until `reset()`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createParser, SSEParseError } from "@herald/sse";
  * const parser = createParser({ onEvent() {}, maxEventBytes: 8 });
- * try {
- *   parser.feed("data: far too long for eight bytes");
- * } catch (error) {
- *   if (error instanceof SSEParseError) console.log(error.code); // "line-too-long"
- * }
+ * assert.throws(
+ *   () => parser.feed("data: far too long for eight bytes"),
+ *   (error) => error instanceof SSEParseError && error.code === "line-too-long",
+ * );
  * ```
  */
 export class SSEParseError extends HeraldError {

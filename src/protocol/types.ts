@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeEvent, type SSEEvent } from "@herald/sse";
  * const event: SSEEvent = { event: "tick", id: "7", data: { n: 7 } };
- * console.log(encodeEvent(event)); // "event: tick\nid: 7\ndata: {\"n\":7}\n\n"
+ * assert.equal(encodeEvent(event), 'event: tick\nid: 7\ndata: {"n":7}\n\n');
  * ```
  */
 export interface SSEEvent<Data = unknown> {
@@ -27,10 +28,11 @@ export interface SSEEvent<Data = unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createParser, type SSEMessage } from "@herald/sse";
  * const seen: SSEMessage[] = [];
  * createParser({ onEvent: (m) => seen.push(m) }).feed("id: 1\ndata: hi\n\n");
- * console.log(seen[0]); // { event: "message", data: "hi", id: "1", lastEventId: "1" }
+ * assert.deepEqual(seen, [{ event: "message", data: "hi", id: "1", lastEventId: "1" }]);
  * ```
  */
 export interface SSEMessage {
