@@ -23,8 +23,15 @@ export type {
   Broker,
   BrokerEntry,
   BrokerRead,
+  CancelWatcher,
   HubEvent,
   ListenOptions,
+  PresenceTouch,
+  StreamAppend,
+  StreamAppendOptions,
+  StreamBroker,
+  StreamClaim,
+  StreamClaimOptions,
   TopicRead,
 } from "./src/hub/broker.ts";
 export { BrokerError, type BrokerErrorCode } from "./src/hub/errors.ts";

@@ -14,17 +14,38 @@
  * const events = await hub.subscribe({ topics: ["news"], signal: controller.signal });
  * await hub.publish("news", { event: "headline", data: { title: "Hello" } });
  * const reader = events.getReader();
+ * const start = (await reader.read()).value; // an id-only block: the cursor to start from
  * const { value } = await reader.read();
  * assert.equal(value?.event, "headline");
  * assert.deepEqual(value?.data, { title: "Hello" });
+ * assert.notEqual(value?.id, start?.id); // each event's id is the cursor after it
  * controller.abort();
  * ```
  * @module
  */
-export { createHub, type Hub, type HubOptions, type SubscribeOptions } from "./src/hub/hub.ts";
-export type { HubResponseOptions } from "./src/hub/hub_response.ts";
+export {
+  createHub,
+  DEFAULT_PRESENCE_INTERVAL_MS,
+  type Hub,
+  type HubOptions,
+  MAX_CANCEL_REASON_LENGTH,
+  type SubscribeOptions,
+} from "./src/hub/hub.ts";
+export type { DeliveryInfo, HubResponseOptions } from "./src/hub/hub_options.ts";
+export {
+  DEFAULT_COALESCE_MS,
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_STREAM_TTL_MS,
+  type StartedStream,
+  type StreamEventOf,
+  type StreamOptions,
+  type StreamWrite,
+  type StreamWriter,
+} from "./src/hub/stream_options.ts";
+export { STREAM_END_EVENT, type StreamEnd } from "./src/hub/stream_end.ts";
 export { MemoryBroker, type MemoryBrokerOptions } from "./src/hub/memory_broker.ts";
-export type { Broker, HubEvent } from "./src/hub/broker.ts";
+export type { Broker, HubEvent, StreamBroker } from "./src/hub/broker.ts";
 export {
   BrokerError,
   type BrokerErrorCode,
@@ -32,6 +53,8 @@ export {
   type HubCursorErrorCode,
   HubEventError,
   type HubEventErrorCode,
+  HubStreamError,
+  type HubStreamErrorCode,
   HubTopicError,
   type HubTopicErrorCode,
 } from "./src/hub/errors.ts";

@@ -50,7 +50,9 @@ export { SSEClientErrorEvent } from "./src/client/message_event.ts";
 
 // The topic hub and its in-memory broker.
 export { createHub, type Hub, type HubOptions, type SubscribeOptions } from "./src/hub/hub.ts";
-export type { HubResponseOptions } from "./src/hub/hub_response.ts";
+export type { DeliveryInfo, HubResponseOptions } from "./src/hub/hub_options.ts";
+export type { StartedStream, StreamOptions, StreamWriter } from "./src/hub/stream_options.ts";
+export { STREAM_END_EVENT, type StreamEnd } from "./src/hub/stream_end.ts";
 export { MemoryBroker, type MemoryBrokerOptions } from "./src/hub/memory_broker.ts";
 export type { HubEvent } from "./src/hub/broker.ts";
 export {
@@ -60,6 +62,8 @@ export {
   type HubCursorErrorCode,
   HubEventError,
   type HubEventErrorCode,
+  HubStreamError,
+  type HubStreamErrorCode,
   HubTopicError,
   type HubTopicErrorCode,
 } from "./src/hub/errors.ts";
