@@ -3,33 +3,18 @@
 // bindings: the client's address, and runtime hooks.
 import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import {
-  BrokerError,
-  encodeCursor,
-  type Hub,
-  HubCursorError,
-  HubEventError,
-  HubTopicError,
-  type SSECloseReason,
-  sseResponse,
-  topicsTag,
-  ZERO_POSITION,
-} from "@herald/sse";
+import { type Hub, HubEventError, HubTopicError } from "@herald/sse";
 import { sseStats } from "@herald/sse/server";
-import { streamAnswer } from "./ai_answer.ts";
 import { DEV_PUBLISHER_KEY, type ServerConfig } from "./config.ts";
 import { bearerKeyOf, checkPublisherKey } from "./credentials.ts";
-import { meterDeliveries } from "./delivery_meter.ts";
+import { createDemo } from "./demo_routes.ts";
 import { ServerError } from "./errors.ts";
 import { signToken } from "./jwt.ts";
 import { allowMethods, methodNotAllowed } from "./methods.ts";
 import { requestLimits } from "./request_limits.ts";
-import {
-  allowedTopics,
-  authenticateSubscriber,
-  resumeCursorOf,
-  streamLifetime,
-} from "./subscribe_request.ts";
+import { allowedTopics, authenticateSubscriber, streamLifetime } from "./subscribe_request.ts";
+import { subscriptionResponse } from "./subscription_response.ts";
+import { createLiveStats } from "./live_stats.ts";
 import { Metrics, streamGauges } from "./metrics.ts";
 import { PAGE_HTML, pageContentSecurityPolicy } from "./page.ts";
 import { readPublishBody } from "./publish_body.ts";
@@ -69,25 +54,26 @@ export interface AppOptions {
   signal?: AbortSignal;
 }
 
-/** The answers of the AI demo that may stream at once, per isolate. */
-export const MAX_CONCURRENT_ANSWERS = 20;
 /** How long a dev-session token lives. */
 export const DEV_TOKEN_TTL_SECONDS = 3600;
 
 /**
  * Builds the reference server's Hono app: the page at `/`, `GET /v1/events`,
  * `POST /v1/topics/:topic`, `GET /healthz`, `GET /metrics`, and in dev mode
- * `POST /v1/dev/session`; plus the AI answer demo at `POST /v1/demo/answers`.
+ * `POST /v1/dev/session`; the live view's `GET /v1/stats`; and the AI answer demo at
+ * `POST /v1/demo/answers` and `POST /v1/demo/answers/:id/cancel` (examples/server/README.md).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createApp } from "./app.ts";
  * import { loadConfig } from "./config.ts";
- * import { memoryHub } from "./memory_hub.ts";
- * const config = loadConfig({});
- * const app = createApp({ config, hub: memoryHub(config), brokerName: "memory" });
+ * import { hubFor } from "./hub_for.ts";
+ * const config = loadConfig({ HERALD_DEV_MODE: "true" });
+ * const app = createApp({ config, ...await hubFor(config) });
  * const response = await app.fetch(new Request("http://127.0.0.1/healthz"), {});
- * console.log(response.status); // 200
+ * assert.equal(response.status, 200);
+ * assert.equal((await response.json()).broker, "memory");
  * ```
  */
 export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> {
@@ -97,7 +83,6 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
   const logger = options.logger ?? console;
   const startedMs = now();
   const limits = requestLimits(config, now);
-  let answersStreaming = 0;
 
   const app = new Hono<{ Bindings: AppBindings }>();
 
@@ -143,18 +128,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       { cause: error, headers: { "retry-after": "2" } },
     );
   };
-  // What the hub's refusals mean to a client of this API.
-  const subscribeFailure = (error: unknown): ServerError => {
-    if (error instanceof HubCursorError) {
-      return new ServerError("cursor-invalid", `${error.message} (code ${error.code})`, {
-        cause: error,
-      });
-    }
-    if (error instanceof HubTopicError) {
-      return new ServerError("topic-invalid", error.message, { cause: error });
-    }
-    return brokerFailure(error, "subscribe");
-  };
+  // What the hub's refusals of a publish mean to a client of this API.
   const publishFailure = (error: unknown): ServerError => {
     if (error instanceof HubTopicError) {
       return new ServerError("topic-invalid", error.message, { cause: error });
@@ -213,42 +187,20 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     limits.subscribesPerToken.take(tokenKey);
     const topics = allowedTopics(c.req.queries("topic"), claims, config.maxTopicsPerSubscription);
     const release = limits.connections.acquire(tokenKey, address);
-    let stream: ReadableStream;
-    const lastEventId = resumeCursorOf(request);
-    try {
-      // No signal: the response's close (the client left, the token expired) cancels the stream.
-      stream = await hub.subscribe({ topics, lastEventId });
-    } catch (error) {
-      release();
-      throw subscribeFailure(error);
-    }
-    // Counted before: a stream can close (and count as closed) before sseResponse returns.
-    metrics.connectionOpened();
-    let response: Response;
-    try {
-      response = sseResponse(meterDeliveries(stream, metrics, { lastEventId, now }), {
-        request,
+    const response = await subscriptionResponse(hub, request, {
+      topics,
+      response: {
         ...(options.signal ? { signal: options.signal } : {}),
         keepAliveMs: config.keepAliveMs,
         retryMs: config.retryMs,
         ...streamLifetime(config.maxDurationMs, claims.exp, now()),
-        onClose(reason: SSECloseReason) {
-          release();
-          metrics.connectionClosed(reason);
-        },
-        onError(error: unknown) {
-          if (error instanceof BrokerError) metrics.brokerError();
-          logger.error("herald: a subscription failed", error);
-        },
-      });
-    } catch (error) {
-      // No response, so no close signal will come: give the slot and the subscription back here.
-      release();
-      metrics.connectionClosed("producer-error");
-      await stream.cancel(error).catch(() => {/* the subscription is gone either way */});
-      throw error;
-    }
-    c.env?.holdOpen?.();
+      },
+      metrics,
+      release,
+      now,
+      logger,
+    });
+    if (response.status === 200) c.env?.holdOpen?.();
     return response;
   });
 
@@ -296,43 +248,33 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     );
   });
 
-  app.post("/v1/demo/answers", async (c) => {
-    const key = await checkPublisherKey(c.req.raw, config.publisherKeys);
-    limits.publishes.take(key);
-    if (answersStreaming >= MAX_CONCURRENT_ANSWERS) {
-      throw new ServerError(
-        "rate-limited",
-        `${MAX_CONCURRENT_ANSWERS} demo answers are streaming already; wait for one to finish.`,
-        { headers: { "retry-after": "10" } },
-      );
-    }
-    const topic = `answer.${crypto.randomUUID().slice(0, 8)}`;
-    // The cursor "before the first token": a reader that starts with it gets the whole answer,
-    // however late it connects (a fresh subscription would start at the topic's head).
-    let lastEventId: string;
-    try {
-      const { epoch } = await hub.broker.read([{ topic, after: ZERO_POSITION }], 0);
-      lastEventId = encodeCursor(epoch, topicsTag([topic]), [ZERO_POSITION]);
-    } catch (error) {
-      throw brokerFailure(error, "the demo's start");
-    }
-    answersStreaming++;
-    const work = streamAnswer(
-      async (t, events) => {
-        const ids = await hub.publish(t, events);
-        metrics.eventsPublished(ids.length);
-        return ids;
-      },
-      topic,
-      { tokenMs: config.demoTokenMs },
-    )
-      .catch((error) => {
-        metrics.brokerError();
-        logger.error(`herald: the demo answer on ${topic} stopped`, error);
-      })
-      .finally(() => answersStreaming--);
-    c.env?.waitUntil?.(work);
-    return c.json({ topic, lastEventId }, 201);
+  const demo = createDemo({
+    hub,
+    publisherKeys: config.publisherKeys,
+    publishRate: limits.publishes,
+    metrics,
+    tokenMs: config.demoTokenMs,
+    logger,
+  });
+  app.post("/v1/demo/answers", (c) => demo.start(c.req.raw, c.env?.waitUntil));
+  app.post("/v1/demo/answers/:id/cancel", (c) => demo.cancel(c.req.raw, c.req.param("id")));
+
+  const live = createLiveStats({
+    metrics,
+    metricsKey: config.metricsKey,
+    jwtSecret: config.jwtSecret,
+    tokenCookie: config.tokenCookie,
+    response: {
+      keepAliveMs: config.keepAliveMs,
+      retryMs: config.retryMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+    now,
+  });
+  app.get("/v1/stats", async (c) => {
+    const response = await live.response(c.req.raw);
+    c.env?.holdOpen?.();
+    return response;
   });
 
   allowMethods(app, "/", ["GET", "HEAD"]);
@@ -341,6 +283,8 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
   allowMethods(app, "/v1/events", ["GET"]);
   allowMethods(app, "/v1/topics/:topic", ["POST"]);
   allowMethods(app, "/v1/demo/answers", ["POST"]);
+  allowMethods(app, "/v1/demo/answers/:id/cancel", ["POST"]);
+  allowMethods(app, "/v1/stats", ["GET"]);
   if (config.devMode) allowMethods(app, "/v1/dev/session", ["POST"]);
 
   app.notFound((c) => notFound(c.req.path).toResponse());

@@ -1,6 +1,6 @@
 // What `GET /v1/events` reads from a request before it subscribes: who asks (the token), what for
-// (the topics, checked against the token), from where (the cursor), and for how long the stream
-// may stay open (never past the token's expiry).
+// (the topics, checked against the token), and for how long the stream may stay open (never past
+// the token's expiry). The cursor is `hub.response`'s to read.
 import type { ServerConfig } from "./config.ts";
 import { findToken } from "./credentials.ts";
 import { ServerError } from "./errors.ts";
@@ -106,24 +106,6 @@ export function allowedTopics(
     );
   }
   return topics;
-}
-
-/**
- * The cursor a request resumes from: the `Last-Event-ID` header (what EventSource sends on its
- * own reconnect), else the `lastEventId` query parameter (for clients that can't set headers).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { resumeCursorOf } from "./subscribe_request.ts";
- * assert.equal(resumeCursorOf(new Request("http://x/?lastEventId=c1")), "c1");
- * assert.equal(resumeCursorOf(new Request("http://x/")), undefined);
- * ```
- */
-export function resumeCursorOf(request: Request): string | undefined {
-  const header = request.headers.get("last-event-id");
-  if (header) return header;
-  return new URL(request.url).searchParams.get("lastEventId") || undefined;
 }
 
 /**

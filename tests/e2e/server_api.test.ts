@@ -3,7 +3,7 @@
 // files started as processes, talked to over loopback with fetch and Herald's parser.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { SSEMessage } from "../../mod.ts";
+import type { SSEMessage } from "@herald/sse";
 import { eventStreamOf } from "../support/reference_client.ts";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
 import { signToken, type TokenClaims } from "../../examples/server/jwt.ts";
@@ -15,11 +15,13 @@ import {
 } from "../support/reference_server.ts";
 
 const SECRET = "api-test-secret-0123456789-abcdefghij";
-const MAIN_KEY = "pub-main";
-const RATE_KEY = "pub-rate";
+const MAIN_KEY = "api-test-publisher-key-main-0123456789";
+const RATE_KEY = "api-test-publisher-key-rate-0123456789";
 const ALLOWED_ORIGIN = "http://allowed.test";
 
-/** The main server: generous limits, small size limits, CORS with credentials for one origin. */
+/** The main server: generous limits, small size limits, CORS with credentials for one origin.
+ * Subscribe rates and failed-authentication throttling are out of the way here (the security
+ * tests reach them). */
 const MAIN_ENV: Record<string, string> = {
   HERALD_DEV_MODE: "false",
   HERALD_JWT_SECRET: SECRET,
@@ -36,6 +38,9 @@ const MAIN_ENV: Record<string, string> = {
   HERALD_DEMO_TOKEN_MS: "3",
   HERALD_CORS_ORIGINS: ALLOWED_ORIGIN,
   HERALD_CORS_CREDENTIALS: "true",
+  HERALD_SUBSCRIBE_BURST: "1000",
+  HERALD_ADDRESS_SUBSCRIBE_BURST: "1000",
+  HERALD_AUTH_FAILURE_BURST: "1000",
 };
 
 /** The rate-limit server: a burst of 5 publishes per key, refilled very slowly. */
@@ -262,19 +267,20 @@ function apiSuite(target: ServerRuntime): void {
       again.close();
     });
 
-    it("streams the AI answer demo token by token, resumable from any token", async () => {
+    it("streams the AI answer demo token by token, resumable from any token, then ends", async () => {
       const started = await fetch(`${server.url}/v1/demo/answers`, {
         method: "POST",
-        headers: { authorization: `Bearer ${MAIN_KEY}` },
+        headers: { authorization: `Bearer ${MAIN_KEY}`, "content-type": "application/json" },
+        body: "{}",
       });
       assert.equal(started.status, 201);
-      const { topic, lastEventId } = await started.json();
+      const { topic, cursor } = await started.json();
       const token = await mint({ topics: ["answer.*"] });
       const expected = answerTokens();
       const s = stream(
         await subscribe(server, `topic=${topic}`, {
           token,
-          headers: { "last-event-id": lastEventId },
+          headers: { "last-event-id": cursor },
         }),
       );
       const half = Math.floor(expected.length / 2);
@@ -295,10 +301,19 @@ function apiSuite(target: ServerRuntime): void {
       for (let i = half; i < expected.length; i++) {
         assert.deepEqual(JSON.parse((await rest.next()).data), { i, text: expected[i] });
       }
-      const done = await rest.next();
-      assert.equal(done.event, "done");
-      assert.deepEqual(JSON.parse(done.data), { tokens: expected.length });
-      rest.close();
+      const end = await rest.next();
+      assert.equal(end.event, "herald.end");
+      assert.deepEqual(JSON.parse(end.data), { status: "done" });
+      await assert.rejects(rest.next(), /the stream ended/, "the server closes an ended stream");
+      const after = await fetch(`${server.url}/v1/events?topic=${topic}`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          "last-event-id": end.lastEventId,
+          "x-forwarded-for": freshAddress(),
+        },
+      });
+      assert.equal(after.status, 204, "a reconnect after the end is told to stop");
+      await after.body?.cancel();
     });
 
     it("takes the token from Authorization, from the cookie and from ?token=", async () => {
@@ -411,7 +426,7 @@ function apiSuite(target: ServerRuntime): void {
       });
       assert.equal(response.status, 401);
       assert.equal((await response.json()).error.code, "publisher-key-invalid");
-      const wrong = await publish(server, topic, { data: 1 }, "pub-mainx");
+      const wrong = await publish(server, topic, { data: 1 }, `${MAIN_KEY}x`);
       assert.deepEqual([wrong.status, wrong.body.error?.code], [401, "publisher-key-invalid"]);
       const subscriberToken = await mint({ topics: ["*"] });
       const withToken = await publish(server, topic, { data: 1 }, subscriberToken);
