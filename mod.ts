@@ -1,8 +1,9 @@
 /**
  * Herald: Server-Sent Events for Deno, Bun, Cloudflare Workers and Vercel Edge, on web standards
  * only. The everyday path: the encoder and parser (`encodeEvent`, `createParser` and their
- * streams), event-stream responses (`sseResponse`), a resuming client (`connect`, `EventSource`)
- * and a topic hub with exact resume (`createHub`, `MemoryBroker`), with their options and errors.
+ * streams), event-stream responses (`sseResponse`), a resuming client (`connect`, `EventSource`),
+ * and a topic hub with exact resume and resumable streams for model output (`createHub`,
+ * `MemoryBroker`, `relayModelStream`), with their options and errors.
  * Subpaths by job: `@herald/sse/protocol`, `/server`, `/client`, `/hub`, `/broker`, and adapters
  * `/bun`, `/hono`, `/upstash`.
  *

@@ -445,7 +445,7 @@ function typeScriptConsumer(): string {
   const typeUses = entries.flatMap(([subpath], n) =>
     PUBLIC_SURFACE[subpath].types.map((name) => {
       // A generic type needs its argument; `any` fits every constraint here.
-      const generic = ["SSEEventOf"].includes(name) ? "<any>" : "";
+      const generic = ["SSEEventOf", "StreamEventOf", "StreamWrite"].includes(name) ? "<any>" : "";
       return `export type T${n}_${name} = entry${n}.${name}${generic};`;
     })
   );
