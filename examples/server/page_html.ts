@@ -60,7 +60,7 @@ export const PAGE_BODY = /* html */ `<div class="page">
     <figure class="chart" id="chart-open">
       <figcaption><span>Open streams</span><span class="value" id="value-open">–</span></figcaption>
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" role="img"
-        aria-label="Open streams over the last minute"><line class="base" x1="0" y1="40"
+        aria-label="Open streams over the last 30 seconds"><line class="base" x1="0" y1="40"
         x2="100" y2="40"/><path/><polyline/></svg>
       <div class="sub" id="sub-open">&nbsp;</div>
     </figure>
@@ -68,7 +68,7 @@ export const PAGE_BODY = /* html */ `<div class="page">
       <figcaption><span>Deliveries/s</span><span class="value" id="value-delivered">–</span>
       </figcaption>
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" role="img"
-        aria-label="Events delivered per second over the last minute"><line class="base"
+        aria-label="Events delivered per second over the last 30 seconds"><line class="base"
         x1="0" y1="40" x2="100" y2="40"/><path/><polyline/></svg>
       <div class="sub" id="sub-delivered">&nbsp;</div>
     </figure>
@@ -76,14 +76,14 @@ export const PAGE_BODY = /* html */ `<div class="page">
       <figcaption><span>Publishes/s</span><span class="value" id="value-published">–</span>
       </figcaption>
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" role="img"
-        aria-label="Events published per second over the last minute"><line class="base"
+        aria-label="Events published per second over the last 30 seconds"><line class="base"
         x1="0" y1="40" x2="100" y2="40"/><path/><polyline/></svg>
       <div class="sub" id="sub-published">&nbsp;</div>
     </figure>
     <figure class="chart" id="chart-drops">
       <figcaption><span>Drops</span><span class="value" id="value-drops">–</span></figcaption>
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" role="img"
-        aria-label="Slow clients dropped per second over the last minute"><line class="base"
+        aria-label="Slow clients dropped per second over the last 30 seconds"><line class="base"
         x1="0" y1="40" x2="100" y2="40"/><path/><polyline/></svg>
       <div class="sub" id="sub-drops">&nbsp;</div>
     </figure>

@@ -27,7 +27,7 @@ export const PAGE_SCRIPT = /* js */ `
   const log = (window.heraldLog = []);
   const samples = (window.heraldStats = []);
   const MAX_LOG_ROWS = 500;
-  const CHART_POINTS = 60;
+  const CHART_POINTS = 30;
 
   const setState = (el, state, text = state) => {
     el.dataset.state = state;
@@ -187,6 +187,8 @@ export const PAGE_SCRIPT = /* js */ `
 
   function connect() {
     disconnect();
+    // A live view refused before a token was pasted gets another chance with it.
+    if (liveSource?.readyState === EventSource.CLOSED) watchServer();
     const topics = $("topics").value.split(",").map((s) => s.trim()).filter(Boolean);
     if (topics.length === 0) {
       $("subscribe-error").textContent = "Name at least one topic.";
@@ -231,7 +233,7 @@ export const PAGE_SCRIPT = /* js */ `
     }
   }
 
-  // ---- The live view: samples from GET /v1/stats, drawn as sparklines of the last minute.
+  // ---- The live view: samples from GET /v1/stats, drawn as sparklines of the last 30 s.
   const CHARTS = [
     { key: "open", value: (s) => s.open, sub: (s) => s.answers + " answering, " + s.queuedEvents + " queued" },
     { key: "delivered", value: (s) => s.perSecond.delivered, sub: (s) => s.delivered.toLocaleString() + " in all" },
@@ -256,8 +258,11 @@ export const PAGE_SCRIPT = /* js */ `
       ": now " + chart.value(last) + ", peak " + Math.max(0, ...values));
   }
 
+  let liveSource = null;
+
   function watchServer() {
-    const es = new EventSource("/v1/stats?" + tokenQuery().slice(1));
+    const query = tokenQuery();
+    const es = (liveSource = new EventSource("/v1/stats" + (query ? "?" + query.slice(1) : "")));
     es.onopen = () => setState($("live-state"), "open", "live");
     es.onerror = () => setState($("live-state"), es.readyState === EventSource.CLOSED
       ? "unavailable" : "reconnecting");
@@ -353,8 +358,9 @@ export const PAGE_SCRIPT = /* js */ `
     event.preventDefault();
     $("ask").disabled = true;
     try {
-      const started = await postJson("/v1/demo/answers", { prompt: $("prompt").value }, publisherKey());
-      const answer = { id: started.id, topic: started.topic, cursor: started.cursor, text: "",
+      const prompt = $("prompt").value;
+      const started = await postJson("/v1/demo/answers", { prompt }, publisherKey());
+      const answer = { id: started.id, topic: started.topic, cursor: started.cursor, prompt, text: "",
         tokens: 0, indices: [], lastId: started.cursor, end: null, reloads: 0, replays: 0 };
       saveAnswer(answer);
       followAnswer(answer);
@@ -379,6 +385,7 @@ export const PAGE_SCRIPT = /* js */ `
   function resumeAnswer() {
     const answer = loadAnswer();
     if (!answer) return;
+    $("prompt").value = answer.prompt ?? "";
     if (answer.end) {
       // Ended: read it again from its first token; the stream ends with herald.end as before.
       Object.assign(answer, { text: "", tokens: 0, indices: [], lastId: answer.cursor, end: null,

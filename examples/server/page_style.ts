@@ -57,7 +57,7 @@ section.card { background: var(--card); border: 1px solid var(--line); border-ra
   padding: 14px 16px; margin: 0 0 14px; min-width: 0; }
 .head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; margin-bottom: 6px; }
 .head h2 { margin-right: auto; }
-.grid { display: grid; gap: 0 14px; grid-template-columns: minmax(0, 1fr); }
+.grid { display: grid; gap: 0 14px; grid-template-columns: minmax(0, 1fr); align-items: start; }
 @media (min-width: 880px) { .grid { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); } }
 
 .pill { display: inline-block; padding: 1px 10px; border-radius: 999px; font-size: .82rem;

@@ -450,6 +450,7 @@ describe(
         await waitForState(page, "#answer-state", "done");
         const state = await answerState(page);
         assert.equal(state.reloads, 1);
+        assert.equal(await page.inputValue("#prompt"), PROMPT, "the prompt is kept too");
         assert.deepEqual(state.end, { status: "done" });
         assert.deepEqual(state.indices, expected.map((_, i) => i), "every token once, in order");
         assert.equal(state.text, expected.join(""), "no repeated and no missing text");
@@ -493,6 +494,8 @@ describe(
     it("AI answer: Stop cancels it, and the page shows it ended cancelled", async () => {
       const page = await chromium.newPage();
       try {
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.emulateMedia({ colorScheme: "dark" }); // and the dark theme gets a look
         await page.goto(server!.url);
         await ready(page);
         const stoppedBefore = await metric(
@@ -513,6 +516,7 @@ describe(
           await metric(server!, /^herald_streams_cancelled_total\{reason="stopped"\} (\d+)$/m),
           stoppedBefore + 1,
         );
+        await page.screenshot({ path: join(screenshots, `server-page-dark-${runtime}.png`) });
       } finally {
         await page.close();
       }
