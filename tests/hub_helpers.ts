@@ -1,11 +1,18 @@
 // Helpers shared by the hub's tests (tests/hub*.test.ts and tests/e2e/hub*.test.ts).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createParser, type Hub, type SSEEvent, type SSEMessage } from "../mod.ts";
+import {
+  createParser,
+  type Hub,
+  type SSEEvent,
+  type SSEEventMap,
+  type SSEMessage,
+} from "../mod.ts";
 import type { StreamAppendOptions, StreamBroker } from "../src/hub/broker.ts";
 import { BrokerError } from "../src/hub/errors.ts";
 import { comparePositions } from "../src/hub/position.ts";
 import { STREAM_END_EVENT, type StreamEnd } from "../src/hub/stream_end.ts";
+import type { StartedStream, StreamOptions, StreamWriter } from "../src/hub/stream_options.ts";
 
 /** Reads `count` events from a reader, failing after `timeoutMs` with what it got so far. */
 export async function take(
@@ -205,6 +212,24 @@ export function expectedCount(client: ResumingClient, counters: Map<string, numb
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Starts a stream and hands back, with what `startStream` resolved, the producer's run (what
+ * `waitUntil` was given), to await the end.
+ */
+export async function startedStream<Events extends SSEEventMap = SSEEventMap>(
+  hub: Hub,
+  topic: string,
+  produce: (out: StreamWriter<Events>) => unknown,
+  options: StreamOptions = {},
+): Promise<StartedStream & { run: Promise<unknown> }> {
+  let run: Promise<unknown> = Promise.resolve();
+  const result = await hub.startStream<Events>(topic, produce, {
+    ...options,
+    waitUntil: (promise) => (run = promise),
+  });
+  return { ...result, run };
 }
 
 /** The `herald.end` data of a list of hub events (the last one, which must be the end). */

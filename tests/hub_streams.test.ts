@@ -10,7 +10,7 @@ import { HubEventError, HubStreamError } from "../src/hub/errors.ts";
 import type { DeliveryInfo } from "../src/hub/hub_options.ts";
 import { STREAM_END_EVENT, type StreamEnd } from "../src/hub/stream_end.ts";
 import type { StreamWriter } from "../src/hub/stream_options.ts";
-import { dataOf, endOf, readToEnd, sleep, take, until } from "./hub_helpers.ts";
+import { dataOf, endOf, readToEnd, sleep, startedStream, take, until } from "./hub_helpers.ts";
 
 /** A MemoryBroker seen through a wrapper that counts appends and can freeze them. */
 function watchedBroker(memory = new MemoryBroker()) {
@@ -51,21 +51,6 @@ function watchedBroker(memory = new MemoryBroker()) {
   };
 }
 
-/** Starts a stream and hands back its run (from `waitUntil`) with the result. */
-async function started<Events extends Record<string, unknown> = Record<string, unknown>>(
-  hub: Hub,
-  topic: string,
-  produce: (out: StreamWriter<Events>) => unknown,
-  options: Parameters<Hub["startStream"]>[2] = {},
-) {
-  let run: Promise<unknown> = Promise.resolve();
-  const result = await hub.startStream<Events>(topic, produce, {
-    ...options,
-    waitUntil: (promise) => (run = promise),
-  });
-  return { ...result, run };
-}
-
 const quietLogger = () => {
   const errors: unknown[] = [];
   return { errors, logger: { error: (_message: string, error: unknown) => errors.push(error) } };
@@ -74,7 +59,7 @@ const quietLogger = () => {
 describe("hub.startStream", () => {
   it("runs the producer; a reader from the cursor gets every write as its own event, then herald.end done", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
-    const stream = await started(hub, "answer", async (out) => {
+    const stream = await startedStream(hub, "answer", async (out) => {
       await out.write("Hel");
       await out.write({ event: "token", data: { text: "lo" } });
     });
@@ -109,7 +94,7 @@ describe("hub.startStream", () => {
 
   it("for a stream that ended runs nothing and returns the same cursor", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
-    const first = await started(hub, "done", (out) => out.write("x"));
+    const first = await startedStream(hub, "done", (out) => out.write("x"));
     await first.run;
     let ran = false;
     const again = await hub.startStream("done", () => {
@@ -122,14 +107,14 @@ describe("hub.startStream", () => {
   it("cursor is the position before the stream's first event, even on a topic with history", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     await hub.publish("busy", [{ data: "older" }]);
-    const stream = await started(hub, "busy", (out) => out.write("first"));
+    const stream = await startedStream(hub, "busy", (out) => out.write("first"));
     const events = await readToEnd(hub, ["busy"], stream.cursor);
     assert.deepEqual(dataOf(events), ["first", { status: "done" }]);
   });
 
   it("signs the cursor when the hub signs cursors", async () => {
     const hub = createHub({ broker: new MemoryBroker(), cursorSecret: "a secret of 16+ chars" });
-    const stream = await started(hub, "signed", (out) => out.write("x"));
+    const stream = await startedStream(hub, "signed", (out) => out.write("x"));
     assert.match(stream.cursor, /~[\w-]{22}$/);
     assert.deepEqual(dataOf(await readToEnd(hub, ["signed"], stream.cursor)), ["x", {
       status: "done",
@@ -139,7 +124,7 @@ describe("hub.startStream", () => {
   it("type-checks writes against the event map", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     type Answer = { token: { text: string } };
-    const stream = await started<Answer>(hub, "typed", async (out) => {
+    const stream = await startedStream<Answer>(hub, "typed", async (out) => {
       await out.write({ event: "token", data: { text: "ok" } });
       // @ts-expect-error: a token's data is { text: string }
       await out.write({ event: "token", data: "no" }).catch(() => {});
@@ -154,7 +139,7 @@ describe("hub.startStream", () => {
   it("refuses an invalid event (HubEventError) and a write after the end (stream-ended)", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     let late: StreamWriter | undefined;
-    const stream = await started(hub, "refusals", async (out) => {
+    const stream = await startedStream(hub, "refusals", async (out) => {
       await assert.rejects(out.write({ id: "7", data: "x" } as never), HubEventError);
       late = out;
     });
@@ -192,7 +177,7 @@ describe("hub.startStream: how a stream ends", () => {
   it("a producer that throws ends error with a safe message; the error goes to the logger", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     const { errors, logger } = quietLogger();
-    const stream = await started(hub, "fails", async (out) => {
+    const stream = await startedStream(hub, "fails", async (out) => {
       await out.write("partial");
       throw new Error("the upstream key sk-secret was refused");
     }, { logger });
@@ -210,7 +195,7 @@ describe("hub.startStream: how a stream ends", () => {
     const hub = createHub({ broker: new MemoryBroker() });
     const { logger } = quietLogger();
     const seen: unknown[] = [];
-    const stream = await started(hub, "fails-nicely", () => {
+    const stream = await startedStream(hub, "fails-nicely", () => {
       throw new Error("overloaded");
     }, {
       logger,
@@ -230,7 +215,7 @@ describe("hub.startStream: how a stream ends", () => {
     const [producing, other] = [createHub({ broker }), createHub({ broker })];
     let reason: unknown;
     let waiting = false;
-    const stream = await started(producing, "stop-me", async (out) => {
+    const stream = await startedStream(producing, "stop-me", async (out) => {
       await out.write("before");
       waiting = true;
       await new Promise((resolve) => out.signal.addEventListener("abort", resolve));
@@ -252,7 +237,7 @@ describe("hub.startStream: how a stream ends", () => {
   it("ends cancelled at once even when the producer ignores its signal", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     let finish: (() => void) | undefined;
-    const stream = await started(hub, "stubborn", async (out) => {
+    const stream = await startedStream(hub, "stubborn", async (out) => {
       await out.write("x");
       await new Promise<void>((resolve) => (finish = resolve));
     });
@@ -266,7 +251,7 @@ describe("hub.startStream: how a stream ends", () => {
 
   it("idleCancelMs: nobody reads, so the stream is cancelled as unwatched", async () => {
     const hub = createHub({ broker: new MemoryBroker(), presenceIntervalMs: 50 });
-    const stream = await started(hub, "alone", async (out) => {
+    const stream = await startedStream(hub, "alone", async (out) => {
       await new Promise((resolve) => out.signal.addEventListener("abort", resolve));
     }, { idleCancelMs: 300, leaseMs: 3_000 });
     await stream.run;
@@ -279,7 +264,7 @@ describe("hub.startStream: how a stream ends", () => {
     const producing = createHub({ broker, presenceIntervalMs: 50 });
     const reading = createHub({ broker, presenceIntervalMs: 50 });
     let ticks = 0;
-    const stream = await started(producing, "watched", async (out) => {
+    const stream = await startedStream(producing, "watched", async (out) => {
       while (!out.signal.aborted) {
         await out.write({ event: "tick", data: ticks++ });
         await sleep(20);
@@ -312,7 +297,7 @@ describe("hub.startStream: how a stream ends", () => {
     const producing = createHub({ broker: frozen.broker });
     const reading = createHub({ broker: frozen.memory, presenceIntervalMs: 50 });
     let woke: unknown;
-    const stream = await started(producing, "stalls", async (out) => {
+    const stream = await startedStream(producing, "stalls", async (out) => {
       await out.write("before the stall");
       await new Promise((resolve) => out.signal.addEventListener("abort", resolve));
       woke = out.signal.reason;
@@ -340,7 +325,7 @@ describe("hub.startStream: coalescing and backpressure", () => {
   it("writes within coalesceMs go to the broker as one append, each its own event", async () => {
     const watched = watchedBroker();
     const hub = createHub({ broker: watched.broker });
-    const stream = await started(hub, "burst", async (out) => {
+    const stream = await startedStream(hub, "burst", async (out) => {
       for (let n = 0; n < 100; n++) await out.write({ data: n });
       await sleep(150);
       for (let n = 100; n < 200; n++) await out.write({ data: n });
@@ -359,7 +344,7 @@ describe("hub.startStream: coalescing and backpressure", () => {
     const hub = createHub({ broker: watched.broker });
     const payload = "x".repeat(84); // about 100 bytes per event in a batch
     let pendingWrites = 0;
-    const stream = await started(hub, "fast", async (out) => {
+    const stream = await startedStream(hub, "fast", async (out) => {
       for (let n = 0; n < 300; n++) {
         const write = out.write(payload);
         let done = false;
@@ -382,7 +367,7 @@ describe("hub.startStream: coalescing and backpressure", () => {
     watched.slow(50);
     const { logger, errors } = quietLogger();
     const hub = createHub({ broker: watched.broker });
-    const stream = await started(hub, "flood", (out) => {
+    const stream = await startedStream(hub, "flood", (out) => {
       for (let n = 0; n < 10_000; n++) void out.write("y".repeat(100));
     }, { maxBatchBytes: 1_000, logger });
     await stream.run;
@@ -394,7 +379,7 @@ describe("hub.startStream: coalescing and backpressure", () => {
 
 describe("readers of a stream", () => {
   async function finished(hub: Hub, topic: string, writes: string[]) {
-    const stream = await started(hub, topic, async (out) => {
+    const stream = await startedStream(hub, topic, async (out) => {
       for (const text of writes) await out.write(text);
     });
     await stream.run;
@@ -433,7 +418,7 @@ describe("readers of a stream", () => {
   it("a reader that resumes mid-stream continues from the exact event", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     let release: (() => void) | undefined;
-    const stream = await started(hub, "mid", async (out) => {
+    const stream = await startedStream(hub, "mid", async (out) => {
       for (let n = 0; n < 5; n++) await out.write({ data: n });
       await new Promise<void>((resolve) => (release = resolve));
       for (let n = 5; n < 10; n++) await out.write({ data: n });
@@ -451,7 +436,7 @@ describe("readers of a stream", () => {
     const hub = createHub({ broker: new MemoryBroker() });
     const reader = (await hub.subscribe({ topics: ["news", "live-answer"] })).getReader();
     await take(reader, 1);
-    const stream = await started(hub, "live-answer", (out) => out.write("answer"));
+    const stream = await startedStream(hub, "live-answer", (out) => out.write("answer"));
     await stream.run;
     const got = await take(reader, 2);
     assert.deepEqual(dataOf(got), ["answer", { status: "done" }]);
@@ -463,7 +448,7 @@ describe("readers of a stream", () => {
   it("onDeliver is told of each published event sent (replayed or live), never of herald.* events", async () => {
     const hub = createHub({ broker: new MemoryBroker() });
     let release: (() => void) | undefined;
-    const stream = await started(hub, "metered", async (out) => {
+    const stream = await startedStream(hub, "metered", async (out) => {
       await out.write("replayed");
       await new Promise<void>((resolve) => (release = resolve));
       await out.write("live");

@@ -3,8 +3,10 @@
  * trimmed by length and/or age; a publish is one atomic `EVAL` (append, trim, notify) whatever
  * the batch size; replay is an exclusive, count-bounded `XRANGE`; live delivery is one
  * subscribe stream per isolate (Deno, Bun) or per request (Workers), with a liveness ping and
- * catch-up, or polling. Takes an `@upstash/redis` `Redis` instance (a peer dependency). The
- * commands billed per publish and per subscriber are listed in docs/hub.md.
+ * catch-up, or polling. Resumable streams (`hub.startStream`): each claim, append (a whole
+ * coalesced batch with its lease renewal, cancel check and presence count), cancel and presence
+ * report is one atomic `EVAL`. Takes an `@upstash/redis` `Redis` instance (a peer dependency).
+ * The commands billed per operation are listed in docs/hub.md and docs/streams.md.
  *
  * @example
  * ```ts ignore
@@ -19,15 +21,38 @@
  * @module
  */
 import type { Redis } from "@upstash/redis";
-import type { Broker, BrokerRead, HubEvent, ListenOptions } from "../hub/broker.ts";
+import { requestScopedIO } from "../capabilities.ts";
+import type {
+  BrokerRead,
+  CancelWatcher,
+  HubEvent,
+  ListenOptions,
+  PresenceTouch,
+  StreamAppend,
+  StreamAppendOptions,
+  StreamBroker,
+  StreamClaim,
+  StreamClaimOptions,
+} from "../hub/broker.ts";
 import { newEpoch } from "../hub/epoch.ts";
 import { BrokerError } from "../hub/errors.ts";
 import { type FeedConfig, type FeedStats, LiveFeed, type LiveMode } from "./upstash_live_feed.ts";
-import { readPublishReply, readReadReply } from "./upstash_replies.ts";
+import {
+  readAppendReply,
+  readClaimReply,
+  readPublishReply,
+  readReadReply,
+  readTopicsReply,
+} from "./upstash_replies.ts";
 import { PUBLISH_SCRIPT, READ_SCRIPT } from "./upstash_scripts.ts";
+import {
+  APPEND_STREAM_SCRIPT,
+  CANCEL_STREAM_SCRIPT,
+  CLAIM_STREAM_SCRIPT,
+  TOUCH_PRESENCE_SCRIPT,
+} from "./upstash_stream_scripts.ts";
 
 export { type FeedStats, type LiveMode } from "./upstash_live_feed.ts";
-export { readPublishReply, readReadReply } from "./upstash_replies.ts";
 
 /** Options of {@link UpstashBroker}. */
 export interface UpstashBrokerOptions {
@@ -39,6 +64,11 @@ export interface UpstashBrokerOptions {
   maxEventsPerTopic?: number;
   /** Events older than this are trimmed (`MINID`, at every publish). Default: no age limit. */
   maxAgeMs?: number;
+  /**
+   * Events kept per resumable stream (`MAXLEN` at every append; a stream is not trimmed by
+   * `maxEventsPerTopic` or `maxAgeMs`: its keys expire `ttlMs` after its end). Default 100 000.
+   */
+  maxEventsPerStream?: number;
   /** Live delivery: `"subscribe"` (default, Upstash's subscribe stream) or `"poll"`. */
   live?: LiveMode;
   /**
@@ -62,9 +92,6 @@ export interface UpstashBrokerOptions {
   pageSize?: number;
 }
 
-const onWorkers = typeof navigator !== "undefined" &&
-  navigator.userAgent === "Cloudflare-Workers";
-
 /**
  * A {@link Broker} on Upstash Redis; see the module documentation.
  *
@@ -72,15 +99,18 @@ const onWorkers = typeof navigator !== "undefined" &&
  * ```ts ignore
  * import { Redis } from "@upstash/redis";
  * import { UpstashBroker } from "@herald/sse/upstash";
+ * import assert from "node:assert/strict";
  * const broker = new UpstashBroker({ redis: new Redis({ url: "https://…", token: "…" }) });
- * console.log(await broker.publish("news", [{ data: "one" }, { data: "two" }])); // two ids
+ * const ids = await broker.publish("news", [{ data: "one" }, { data: "two" }]);
+ * assert.equal(ids.length, 2);
  * ```
  */
-export class UpstashBroker implements Broker {
+export class UpstashBroker implements StreamBroker {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #maxEvents: number;
   readonly #maxAgeMs: number;
+  readonly #maxStreamEvents: number;
   readonly #share: boolean;
   readonly #feedConfig: FeedConfig;
   #shared: LiveFeed | undefined;
@@ -94,7 +124,9 @@ export class UpstashBroker implements Broker {
     this.#prefix = options.prefix ?? "herald";
     this.#maxEvents = options.maxEventsPerTopic ?? 1000;
     this.#maxAgeMs = options.maxAgeMs ?? 0;
-    this.#share = options.shareFeed ?? !onWorkers;
+    this.#maxStreamEvents = options.maxEventsPerStream ?? 100_000;
+    // Where I/O belongs to one request, a feed opened in one request can't serve another.
+    this.#share = options.shareFeed ?? !requestScopedIO;
     this.#feedConfig = {
       redis: this.#redis,
       channel: `${this.#prefix}:live`,
@@ -113,6 +145,12 @@ export class UpstashBroker implements Broker {
 
   #streamKey(topic: string): string {
     return `${this.#prefix}:t:${topic}`;
+  }
+
+  /** A topic's stream, its stream-state hash and its presence set. */
+  #streamKeys(topic: string): [string, string, string] {
+    const prefix = this.#prefix;
+    return [`${prefix}:t:${topic}`, `${prefix}:s:${topic}`, `${prefix}:p:${topic}`];
   }
 
   get #epochKey(): string {
@@ -141,13 +179,21 @@ export class UpstashBroker implements Broker {
     requests: readonly { topic: string; after: string }[],
     limit: number,
   ): Promise<BrokerRead> {
-    const keys = [this.#epochKey, ...requests.map((r) => this.#streamKey(r.topic))];
+    const keys = [this.#epochKey];
+    for (const { topic } of requests) {
+      keys.push(this.#streamKey(topic), `${this.#prefix}:s:${topic}`);
+    }
     const args = [String(limit), newEpoch(), ...requests.map((r) => r.after)];
     const reply = await this.#call(() => this.#redis.eval(READ_SCRIPT, keys, args));
     return readReadReply(reply, requests.map((r) => r.topic));
   }
 
   async listen(options: ListenOptions): Promise<void> {
+    await this.#feed().listen(options);
+  }
+
+  /** The isolate's shared feed, or (per request, Workers) a feed of its own for each caller. */
+  #feed(): LiveFeed {
     if (this.#share) {
       if (!this.#shared || this.#shared.closed) {
         const feed: LiveFeed = new LiveFeed(this.#feedConfig, () => {
@@ -157,12 +203,100 @@ export class UpstashBroker implements Broker {
         this.#shared = feed;
         this.#feeds.add(feed);
       }
-      return await this.#shared.listen(options);
+      return this.#shared;
     }
     // Per request (Workers): the feed's fetch and timers belong to the request that listens.
     const feed: LiveFeed = new LiveFeed(this.#feedConfig, () => this.#feeds.delete(feed));
     this.#feeds.add(feed);
-    await feed.listen(options);
+    return feed;
+  }
+
+  /** One `EVAL`: start the topic's stream with a new fence, or report the one there. */
+  async claimStream(topic: string, options: StreamClaimOptions): Promise<StreamClaim> {
+    const [stream, state, presence] = this.#streamKeys(topic);
+    const args = [
+      newEpoch(),
+      newEpoch(),
+      options.owner,
+      String(options.leaseMs),
+      String(options.ttlMs),
+      this.#feedConfig.channel,
+      JSON.stringify(topic),
+      String(this.#maxStreamEvents),
+    ];
+    return readClaimReply(
+      await this.#call(() =>
+        this.#redis.eval(CLAIM_STREAM_SCRIPT, [this.#epochKey, stream, state, presence], args)
+      ),
+    );
+  }
+
+  /**
+   * One `EVAL` per flush: the batch, the end if any, the lease renewal, and the cancel and
+   * presence answers.
+   */
+  async appendStream(
+    topic: string,
+    fence: string,
+    events: readonly HubEvent[],
+    options: StreamAppendOptions,
+  ): Promise<StreamAppend> {
+    const args = [
+      fence,
+      String(options.seq),
+      String(options.leaseMs),
+      String(options.ttlMs),
+      this.#feedConfig.channel,
+      JSON.stringify(topic),
+      String(this.#maxStreamEvents),
+      options.end ? JSON.stringify(options.end) : "",
+      ...events.map((event) => JSON.stringify(event)),
+    ];
+    return readAppendReply(
+      await this.#call(() => this.#redis.eval(APPEND_STREAM_SCRIPT, this.#streamKeys(topic), args)),
+      topic,
+    );
+  }
+
+  /** One `EVAL`: mark the cancel and publish its notice on the live channel. */
+  async cancelStream(topic: string, reason: string): Promise<boolean> {
+    const args = [
+      this.#feedConfig.channel,
+      JSON.stringify(topic),
+      JSON.stringify(reason),
+      String(this.#maxStreamEvents),
+    ];
+    const reply = await this.#call(() =>
+      this.#redis.eval(CANCEL_STREAM_SCRIPT, this.#streamKeys(topic), args)
+    );
+    return Number(reply) === 1;
+  }
+
+  /** One `EVAL` for all the hub's stream topics (none when it has none). */
+  async touchPresence(touch: PresenceTouch): Promise<string[]> {
+    if (touch.topics.length === 0 && touch.left.length === 0) return [];
+    const keys: string[] = [];
+    for (const topic of touch.topics) keys.push(...this.#streamKeys(topic));
+    for (const topic of touch.left) keys.push(...this.#streamKeys(topic));
+    const args = [
+      touch.owner,
+      String(touch.ttlMs),
+      this.#feedConfig.channel,
+      String(this.#maxStreamEvents),
+      String(touch.topics.length),
+      ...touch.topics.map((topic) => JSON.stringify(topic)),
+    ];
+    return readTopicsReply(
+      await this.#call(() => this.#redis.eval(TOUCH_PRESENCE_SCRIPT, keys, args)),
+    );
+  }
+
+  /**
+   * Cancel notices come on the live channel: the isolate's shared feed (no request of its own
+   * once it is open), or a feed of the watcher's own where feeds are per request (Workers).
+   */
+  async watchCancel(topic: string, watcher: CancelWatcher): Promise<void> {
+    await this.#feed().watchCancel(topic, watcher);
   }
 
   /** What the live feeds have done so far (subscribes, reconnects, pings, catch-up reads, polls). */

@@ -6,8 +6,18 @@
 // `pingTimeoutMs`. On a lost ping or a stream error it re-subscribes, waits for Redis' subscribe
 // confirmation, then reads every tracked topic after the last id it delivered (exclusive XRANGE),
 // and only then releases what the new stream buffered meanwhile: nothing lost, nothing twice.
+//
+// The same channel carries cancel notices of resumable streams (`{"c": topic, "r": reason}`),
+// handed to the isolate's producers that watch that topic. A notice lost with the stream is not
+// caught up: the producer learns of the cancel at its next append instead.
 import type { Redis } from "@upstash/redis";
-import type { BrokerEntry, BrokerRead, HubEvent, ListenOptions } from "../hub/broker.ts";
+import type {
+  BrokerEntry,
+  BrokerRead,
+  CancelWatcher,
+  HubEvent,
+  ListenOptions,
+} from "../hub/broker.ts";
 import { BrokerError } from "../hub/errors.ts";
 import { comparePositions, ZERO_POSITION } from "../hub/position.ts";
 
@@ -45,6 +55,8 @@ interface Notification {
   t?: string;
   e?: [string, HubEvent][];
   p?: string;
+  c?: string;
+  r?: string;
 }
 
 type Subscriber = ReturnType<Redis["subscribe"]>;
@@ -56,6 +68,7 @@ export class LiveFeed {
   #config: FeedConfig;
   #id = crypto.randomUUID().slice(0, 8);
   #listeners = new Map<string, Set<ListenOptions>>();
+  #cancelWatchers = new Map<string, Set<CancelWatcher>>();
   #delivered = new Map<string, string>();
   #activations = new Map<string, Promise<void>>();
   #epoch: string | undefined;
@@ -102,6 +115,30 @@ export class LiveFeed {
     }
   }
 
+  /** Hands cancel notices of `topic` to `watcher` until its signal aborts; resolves once live. */
+  async watchCancel(topic: string, watcher: CancelWatcher): Promise<void> {
+    if (watcher.signal.aborted) return;
+    if (this.#closed) {
+      throw new BrokerError("upstream-lost", "This live feed was closed; watch again.");
+    }
+    clearTimeout(this.#lingerTimer);
+    let set = this.#cancelWatchers.get(topic);
+    if (!set) this.#cancelWatchers.set(topic, set = new Set());
+    set.add(watcher);
+    const remove = () => {
+      const watchers = this.#cancelWatchers.get(topic);
+      if (watchers?.delete(watcher) && watchers.size === 0) this.#cancelWatchers.delete(topic);
+      this.#whenIdle();
+    };
+    watcher.signal.addEventListener("abort", remove, { once: true });
+    try {
+      await this.#ensureLive();
+    } catch (error) {
+      remove();
+      throw error;
+    }
+  }
+
   /** Stops the feed: the subscribe stream, the timers. Listeners get no more entries. */
   close(): void {
     this.#closed = true;
@@ -111,6 +148,7 @@ export class LiveFeed {
     clearTimeout(this.#lingerTimer);
     this.#dropSubscriber();
     this.#listeners.clear();
+    this.#cancelWatchers.clear();
     this.#delivered.clear();
   }
 
@@ -124,14 +162,19 @@ export class LiveFeed {
         this.#delivered.delete(topic);
       }
     }
-    if (this.#listeners.size === 0 && !this.#closed) {
+    this.#whenIdle();
+  }
+
+  /** With nobody left (listeners and cancel watchers), stop now or after the linger. */
+  #whenIdle(): void {
+    if (this.#listeners.size === 0 && this.#cancelWatchers.size === 0 && !this.#closed) {
       if (this.#config.idleLingerMs <= 0) this.#stopIdle();
       else this.#lingerTimer = setTimeout(() => this.#stopIdle(), this.#config.idleLingerMs);
     }
   }
 
   #stopIdle(): void {
-    if (this.#listeners.size > 0) return;
+    if (this.#listeners.size > 0 || this.#cancelWatchers.size > 0) return;
     this.close();
     this.#onEmpty?.();
   }
@@ -288,6 +331,13 @@ export class LiveFeed {
         clearTimeout(this.#pingDeadline);
         this.#schedule();
       }
+      return;
+    }
+    if (typeof notification.c === "string") {
+      const watchers = this.#cancelWatchers.get(notification.c);
+      if (!watchers) return;
+      const reason = typeof notification.r === "string" ? notification.r : "cancelled";
+      for (const watcher of [...watchers]) watcher.onCancel(notification.c, reason);
       return;
     }
     if (typeof notification.t !== "string" || !Array.isArray(notification.e)) return;

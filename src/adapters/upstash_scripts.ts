@@ -49,10 +49,11 @@ return ids
 
 /**
  * Read several topics at one moment: the epoch, then per topic its head, its newest deleted id,
- * and up to COUNT entries strictly after a position (exclusive XRANGE).
- *   KEYS[1] epoch key, KEYS[2..] the topics' streams
+ * up to COUNT entries strictly after a position (exclusive XRANGE), and its stream's state.
+ *   KEYS[1] epoch key, then per topic its stream and its stream-state hash (2 keys each)
  *   ARGV[1] COUNT (0 = state only), ARGV[2] epoch to set if the store has none, ARGV[3..] after
- * Returns one JSON text: [epoch, [head, lostThrough, [[id, event JSON], ...], more], ...].
+ * Returns one JSON text: [epoch, [head, lostThrough, [[id, event JSON], ...], more, stream], ...]
+ * where `stream` is "" (no stream), "r" (running) or the position of its end.
  * JSON because the client's automatic deserialisation would otherwise turn an all-digit epoch
  * into a number; one text parses the same either way.
  */
@@ -64,17 +65,18 @@ if not epoch then
 end
 local count = tonumber(ARGV[1])
 local out = {}
-for i = 2, #KEYS do
-  local after = ARGV[i + 1]
-  local head, lost, entries, more = '0-0', '0-0', {}, 0
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    local info = redis.call('XINFO', 'STREAM', KEYS[i])
+for i = 1, (#KEYS - 1) / 2 do
+  local key, stateKey = KEYS[2 * i], KEYS[2 * i + 1]
+  local after = ARGV[i + 2]
+  local head, lost, entries, more, stream = '0-0', '0-0', {}, 0, ''
+  if redis.call('EXISTS', key) == 1 then
+    local info = redis.call('XINFO', 'STREAM', key)
     for j = 1, #info, 2 do
       if info[j] == 'last-generated-id' then head = info[j + 1] end
       if info[j] == 'max-deleted-entry-id' then lost = info[j + 1] end
     end
     if count > 0 then
-      local rows = redis.call('XRANGE', KEYS[i], '(' .. after, '+', 'COUNT', count + 1)
+      local rows = redis.call('XRANGE', key, '(' .. after, '+', 'COUNT', count + 1)
       if #rows > count then
         more = 1
         rows[#rows] = nil
@@ -82,7 +84,9 @@ for i = 2, #KEYS do
       for k = 1, #rows do entries[k] = { rows[k][1], rows[k][2][2] } end
     end
   end
-  out[#out + 1] = { head, lost, entries, more }
+  local state = redis.call('HMGET', stateKey, 'status', 'endId')
+  if state[1] == 'running' then stream = 'r' elseif state[1] == 'ended' then stream = state[2] end
+  out[#out + 1] = { head, lost, entries, more, stream }
 end
 return cjson.encode({ epoch, out })
 `;

@@ -4,18 +4,33 @@
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
-import { createHub, decodeCursor, HISTORY_LOST_EVENT, type HistoryLost } from "../../mod.ts";
+import { createHub, HISTORY_LOST_EVENT, type HistoryLost } from "../../mod.ts";
 import { UpstashBroker, type UpstashBrokerOptions } from "../../src/adapters/upstash.ts";
+import {
+  APPEND_STREAM_SCRIPT,
+  CANCEL_STREAM_SCRIPT,
+  CLAIM_STREAM_SCRIPT,
+  TOUCH_PRESENCE_SCRIPT,
+} from "../../src/adapters/upstash_stream_scripts.ts";
+import type { StreamAppend, StreamBroker } from "../../src/hub/broker.ts";
+import { decodeCursor } from "../../src/hub/cursor.ts";
+import { HubStreamError } from "../../src/hub/errors.ts";
+import { STREAM_END_EVENT } from "../../src/hub/stream_end.ts";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash_rest_server.ts";
 import {
   dataOf,
+  endOf,
   expectedCount,
   lcgRandom,
   pumpResuming,
+  readToEnd,
   receivedCount,
   resubscribe,
   resumingClients,
+  sleep,
+  startedStream,
   staysQuiet,
+  streamBrokerContract,
   take,
   until,
 } from "../hub_helpers.ts";
@@ -24,6 +39,16 @@ import { runtime } from "../support/runtime.ts";
 let server: UpstashRestServer;
 let prefixCount = 0;
 const brokers: UpstashBroker[] = [];
+
+// Which stream script each EVAL ran, and how many keys it was given, as the REST server saw them.
+const SCRIPT_NAMES = new Map([
+  [CLAIM_STREAM_SCRIPT, "claim"],
+  [APPEND_STREAM_SCRIPT, "append"],
+  [CANCEL_STREAM_SCRIPT, "cancel"],
+  [TOUCH_PRESENCE_SCRIPT, "presence"],
+]);
+const scriptsRun: { name: string; keys: number }[] = [];
+const runs = (name: string) => scriptsRun.filter((run) => run.name === name);
 
 function redis(): Redis {
   return new Redis({ url: server.url, token: server.token, enableTelemetry: false });
@@ -44,7 +69,14 @@ function broker(options: Partial<UpstashBrokerOptions> = {}): UpstashBroker {
 }
 
 before(async () => {
-  server = await startUpstashRestServer();
+  server = await startUpstashRestServer({
+    onRequest(request) {
+      for (const [command, script, keys] of request.commands) {
+        if (command.toUpperCase() !== "EVAL") continue;
+        scriptsRun.push({ name: SCRIPT_NAMES.get(script) ?? "other", keys: Number(keys) });
+      }
+    },
+  });
 });
 
 // Every test's feeds end with it, so request counts of the next test are its own.
@@ -323,5 +355,212 @@ describe("UpstashBroker property: random disconnects, resumes and upstream drops
       `upstash property: ${totalEvents} events, ${reconnects} client resumes, ${drops} upstream ` +
         `drops, ${made.feedStats.reconnects} re-subscribes, ${Date.now() - started} ms`,
     );
+  });
+});
+
+streamBrokerContract("UpstashBroker", () => broker());
+
+/** A broker whose appends wait while frozen, as when the producer's process stalls. */
+function freezable(inner: UpstashBroker) {
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  const wrapped: StreamBroker = {
+    publish: (topic, events) => inner.publish(topic, events),
+    read: (requests, limit) => inner.read(requests, limit),
+    listen: (options) => inner.listen(options),
+    claimStream: (topic, options) => inner.claimStream(topic, options),
+    async appendStream(topic, fence, events, options): Promise<StreamAppend> {
+      if (gate) await gate;
+      return await inner.appendStream(topic, fence, events, options);
+    },
+    cancelStream: (topic, reason) => inner.cancelStream(topic, reason),
+    touchPresence: (touch) => inner.touchPresence(touch),
+    watchCancel: (topic, watcher) => inner.watchCancel(topic, watcher),
+  };
+  return {
+    broker: wrapped,
+    freeze: () => (gate = new Promise((resolve) => (open = resolve))),
+    thaw: () => {
+      gate = undefined;
+      open?.();
+    },
+  };
+}
+
+describe("UpstashBroker resumable streams", () => {
+  it("a flush is one request: 400 writes with coalesceMs 50 cost one append EVAL per window, not one per write", async () => {
+    const hub = createHub({ broker: broker() });
+    server.resetCounters();
+    scriptsRun.length = 0;
+    const startedAtMs = Date.now();
+    const stream = await startedStream(hub, "cost", async (out) => {
+      for (let n = 0; n < 400; n++) {
+        await out.write({ event: "token", data: { n } });
+        if (n % 40 === 39) await sleep(50);
+      }
+    }, { coalesceMs: 50 });
+    await stream.run;
+    const elapsedMs = Date.now() - startedAtMs;
+    const appends = runs("append").length;
+    assert.equal(runs("claim").length, 1);
+    assert.ok(appends >= 2, `${appends} appends`);
+    assert.ok(appends <= Math.ceil(elapsedMs / 50) + 3, `${appends} appends in ${elapsedMs} ms`);
+    assert.ok(appends <= 40, `${appends} appends for 400 writes`);
+    assert.equal(server.counters.byCommand.EVAL, 1 + appends, "no other command per write");
+    const events = await readToEnd(hub, ["cost"], stream.cursor);
+    assert.deepEqual(
+      events.slice(0, -1).map((e) => (e.data as { n: number }).n),
+      Array.from({ length: 400 }, (_, n) => n),
+    );
+    assert.equal(new Set(events.map((e) => e.id)).size, 401, "each write is its own event");
+    assert.deepEqual(endOf(events), { status: "done" });
+    // Resuming from the end answers 204: the browser's EventSource stops there.
+    const response = await hub.response(
+      new Request("http://h/", { headers: { "last-event-id": events[400].id! } }),
+      { topics: ["cost"] },
+    );
+    assert.equal(response.status, 204);
+  });
+
+  it("one producer for 20 concurrent calls from two isolates", async () => {
+    const prefix = `shared${++prefixCount}`;
+    const hubs = [
+      createHub({ broker: broker({ prefix }) }),
+      createHub({ broker: broker({ prefix }) }),
+    ];
+    let runsOfProduce = 0;
+    const calls = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        hubs[i % 2].startStream("one", async (out) => {
+          runsOfProduce++;
+          await out.write("once");
+        })),
+    );
+    assert.equal(calls.filter((c) => c.started).length, 1);
+    assert.equal(new Set(calls.map((c) => c.cursor)).size, 1);
+    assert.deepEqual(dataOf(await readToEnd(hubs[1], ["one"], calls[0].cursor)), ["once", {
+      status: "done",
+    }]);
+    assert.equal(runsOfProduce, 1);
+  });
+
+  it("cancel from another isolate reaches the producer by the live channel's notice, long before a heartbeat", async () => {
+    const prefix = `shared${++prefixCount}`;
+    const producing = broker({ prefix });
+    const producer = createHub({ broker: producing });
+    const other = createHub({ broker: broker({ prefix }) });
+    let abortedAtMs = 0;
+    let reason: unknown;
+    // A 30 s lease: the heartbeat (every 10 s) can't be what carries the cancel here.
+    const stream = await startedStream(producer, "stop-me", async (out) => {
+      await out.write("before");
+      await new Promise((resolve) => out.signal.addEventListener("abort", resolve));
+      abortedAtMs = Date.now();
+      reason = out.signal.reason;
+    }, { leaseMs: 30_000, coalesceMs: 0 });
+    await until(() => producing.feedStats.subscribes > 0 && producing.openFeeds > 0, "the feed");
+    const watching = (await other.subscribe({ topics: ["stop-me"], lastEventId: stream.cursor }))
+      .getReader();
+    await take(watching, 1);
+    await watching.cancel();
+    await sleep(100);
+    scriptsRun.length = 0;
+    const cancelledAtMs = Date.now();
+    assert.equal(await other.cancelStream("stop-me", "stop button"), true);
+    await until(() => abortedAtMs > 0, "the producer's signal to abort", 5_000);
+    const noticeMs = abortedAtMs - cancelledAtMs;
+    assert.ok(noticeMs < 2_000, `the producer heard of the cancel after ${noticeMs} ms`);
+    assert.ok(reason instanceof HubStreamError && reason.reason === "stop button");
+    await stream.run;
+    assert.deepEqual(endOf(await readToEnd(other, ["stop-me"], stream.cursor)), {
+      status: "cancelled",
+      reason: "stop button",
+    });
+    assert.equal(runs("cancel").length, 1);
+  });
+
+  it("a stalled producer is ended lost once by a reader's isolate; when it wakes it can't write", async () => {
+    const prefix = `shared${++prefixCount}`;
+    const frozen = freezable(broker({ prefix }));
+    const producer = createHub({ broker: frozen.broker, logger: { error() {} } });
+    const reading = createHub({ broker: broker({ prefix }), presenceIntervalMs: 100 });
+    let woke: unknown;
+    const stream = await startedStream(producer, "stalls", async (out) => {
+      await out.write("before the stall");
+      await new Promise((resolve) => out.signal.addEventListener("abort", resolve));
+      woke = out.signal.reason;
+    }, { leaseMs: 500, coalesceMs: 0, logger: { error() {} } });
+    const reader = (await reading.subscribe({ topics: ["stalls"], lastEventId: stream.cursor }))
+      .getReader();
+    assert.deepEqual(dataOf(await take(reader, 1)), ["before the stall"]);
+    frozen.freeze();
+    const frozenAtMs = Date.now();
+    const [end] = await take(reader, 1, 15_000);
+    const lostAfterMs = Date.now() - frozenAtMs;
+    assert.deepEqual([end.event, end.data], [STREAM_END_EVENT, { status: "lost" }]);
+    assert.ok(lostAfterMs < 500 + 2_000 + 3_000, `lost after ${lostAfterMs} ms`);
+    assert.equal((await reader.read()).done, true);
+    frozen.thaw();
+    await stream.run;
+    assert.ok(woke instanceof HubStreamError && woke.code === "lease-lost", String(woke));
+    const all = await readToEnd(reading, ["stalls"], stream.cursor);
+    assert.deepEqual(
+      dataOf(all),
+      ["before the stall", { status: "lost" }],
+      "lost once, nothing after",
+    );
+  });
+
+  it("presence costs one request per isolate per interval for all its stream topics, whatever the readers", async () => {
+    const prefix = `shared${++prefixCount}`;
+    const producer = createHub({ broker: broker({ prefix }) });
+    const reading = createHub({ broker: broker({ prefix }), presenceIntervalMs: 200 });
+    const streams = [];
+    for (let k = 0; k < 4; k++) {
+      streams.push(
+        await startedStream(producer, `watched-${k}`, async (out) => {
+          await out.write("hello");
+          await new Promise((resolve) => out.signal.addEventListener("abort", resolve));
+        }, { leaseMs: 60_000, coalesceMs: 0 }),
+      );
+    }
+    const readers = [];
+    for (const [k, stream] of streams.entries()) {
+      for (let r = 0; r < 3; r++) {
+        const reader =
+          (await reading.subscribe({ topics: [`watched-${k}`], lastEventId: stream.cursor }))
+            .getReader();
+        await take(reader, 1);
+        readers.push(reader);
+      }
+    }
+    await sleep(300);
+    scriptsRun.length = 0;
+    await sleep(1_000);
+    const touches = runs("presence");
+    assert.ok(
+      touches.length >= 2 && touches.length <= 8,
+      `${touches.length} presence reports in 1 s`,
+    );
+    for (const touch of touches) assert.equal(touch.keys, 4 * 3, "all four topics in each report");
+    assert.equal(scriptsRun.length, touches.length, "nothing else: no request per reader");
+    for (const reader of readers) await reader.cancel();
+    for (const [k] of streams.entries()) await producer.cancelStream(`watched-${k}`);
+    await Promise.all(streams.map((s) => s.run));
+  });
+
+  it("an ended stream's keys expire ttlMs after its end (PEXPIRE)", async () => {
+    const prefix = `shared${++prefixCount}`;
+    const hub = createHub({ broker: broker({ prefix }) });
+    const stream = await startedStream(hub, "short", (out) => out.write("x"), { ttlMs: 400 });
+    await stream.run;
+    const client = redis();
+    const keys = [`${prefix}:t:short`, `${prefix}:s:short`];
+    for (const key of keys) {
+      const ttl = await client.pttl(key);
+      assert.ok(ttl > 0 && ttl <= 400, `${key} expires in ${ttl} ms`);
+    }
+    await sleep(700);
+    assert.equal(await client.exists(...keys, `${prefix}:p:short`), 0);
   });
 });
