@@ -1,7 +1,9 @@
 // The "AI answer" demo's model: a simulated one, so the demo runs with no provider and no key. It
-// writes a long answer token by token into a hub stream's `out`, the way a real model's relay
-// would (see `relayModelStream`), and stops at once when `out.signal` aborts: that is how a
-// cancelled or unwatched answer stops costing anything.
+// answers as OpenAI's Chat Completions API streams (`data: {"choices":[{"delta":{"content":…}}]}`
+// then `data: [DONE]`), so the producer relays it with `relayModelStream` exactly as it would relay
+// a real provider's `fetch` Response. It stops as soon as its body is cancelled (the relay does
+// that when `out.signal` aborts): that is how a cancelled or unwatched answer stops costing.
+import { SSEEncoderStream } from "@herald/sse";
 
 /** The `event:` name of one token: data `{ i, text }`, `i` counting from 0. */
 export const TOKEN_EVENT = "token";
@@ -48,49 +50,58 @@ export function answerTokens(prompt = ""): string[] {
   return text.match(/\s*\S+/g) ?? [];
 }
 
-/** Where {@link simulateAnswer} writes: the `out` that `hub.startStream` gives its producer. */
-export interface AnswerOut {
-  write(event: { event: typeof TOKEN_EVENT; data: AnswerEvents["token"] }): Promise<void>;
-  readonly signal: AbortSignal;
-}
-
 /**
- * Writes the demo answer into `out`, one token event every `tokenMs`. Returns when the answer is
- * complete (the stream then ends `done`), or as soon as `out.signal` aborts (it ends
- * `cancelled`, or `lost`), without waiting out the pause.
+ * A simulated model's streamed answer, as a `Response` in OpenAI's Chat Completions format: one
+ * chunk per token every `tokenMs`, then `[DONE]`. Its body stops (and its timer with it) when it
+ * is cancelled or `signal` aborts. In real use this is
+ * `fetch("https://api.openai.com/v1/chat/completions", { …, signal: out.signal })`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { answerTokens, simulateAnswer } from "./ai_answer.ts";
- * const written: string[] = [];
- * const out = {
- *   signal: new AbortController().signal,
- *   write: async (e: { data: { text: string } }) => void written.push(e.data.text),
- * };
- * await simulateAnswer(out, { prompt: "Hi", tokenMs: 0 });
- * assert.deepEqual(written, answerTokens("Hi"));
+ * import { relayModelStream } from "@herald/sse";
+ * import { answerTokens, simulatedModel } from "./ai_answer.ts";
+ * const signal = new AbortController().signal;
+ * const written: unknown[] = [];
+ * const model = simulatedModel("Hi", { tokenMs: 0, signal });
+ * assert.equal(model.headers.get("content-type"), "text/event-stream");
+ * const result = await relayModelStream(model, { write: (e) => written.push(e), signal });
+ * assert.equal(result.tokens, answerTokens("Hi").length);
+ * assert.deepEqual(written[0], { event: "token", data: { text: "You" } });
  * ```
  */
-export async function simulateAnswer(
-  out: AnswerOut,
-  options: { prompt?: string; tokenMs: number },
-): Promise<void> {
-  const tokens = answerTokens(options.prompt);
-  for (let i = 0; i < tokens.length && !out.signal.aborted; i++) {
-    await out.write({ event: TOKEN_EVENT, data: { i, text: tokens[i] } });
-    if (options.tokenMs > 0) await pause(options.tokenMs, out.signal);
-  }
+export function simulatedModel(
+  prompt: string,
+  options: { tokenMs: number; signal?: AbortSignal },
+): Response {
+  const tokens = answerTokens(prompt);
+  const { signal } = options;
+  let i = 0;
+  const chunks = new ReadableStream<{ data: unknown }>({
+    async pull(controller) {
+      if (signal?.aborted) return controller.close();
+      if (i > 0 && options.tokenMs > 0) await pause(options.tokenMs, signal);
+      if (signal?.aborted) return controller.close();
+      if (i === tokens.length) {
+        controller.enqueue({ data: "[DONE]" });
+        return controller.close();
+      }
+      controller.enqueue({ data: { choices: [{ index: 0, delta: { content: tokens[i++] } }] } });
+    },
+  }, { highWaterMark: 0 });
+  return new Response(chunks.pipeThrough(new SSEEncoderStream()), {
+    headers: { "content-type": "text/event-stream" },
+  });
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", done);
+      signal?.removeEventListener("abort", done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
+    signal?.addEventListener("abort", done, { once: true });
   });
 }

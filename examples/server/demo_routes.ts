@@ -3,13 +3,8 @@
 // `GET /v1/events?topic=answer.<id>`: the stream's last event is `herald.end`, after which the
 // response closes and a reconnect is answered 204. Nothing here formats SSE or handles cursors:
 // `hub.startStream` and `hub.cancelStream` are the whole job.
-import { BrokerError, type Hub } from "@herald/sse";
-import {
-  type AnswerEvents,
-  type AnswerOut,
-  MAX_PROMPT_CHARS,
-  simulateAnswer,
-} from "./ai_answer.ts";
+import { BrokerError, type Hub, HubStreamError, relayModelStream } from "@herald/sse";
+import { type AnswerEvents, MAX_PROMPT_CHARS, simulatedModel, TOKEN_EVENT } from "./ai_answer.ts";
 import { checkPublisherKey } from "./credentials.ts";
 import { ServerError } from "./errors.ts";
 import type { RateLimiter } from "./limits.ts";
@@ -114,16 +109,17 @@ export function createDemo(options: DemoOptions): Demo {
       try {
         ({ cursor } = await hub.startStream<AnswerEvents>(topic, async (out) => {
           metrics.streamStarted();
+          let i = 0;
           try {
-            // Each token counts as published when written (the hub stores it within coalesceMs).
-            const counted: AnswerOut = {
-              signal: out.signal,
-              write(token) {
+            // A real model is the same code with `fetch(provider, { …, signal: out.signal })`.
+            const model = simulatedModel(prompt, { tokenMs: options.tokenMs, signal: out.signal });
+            await relayModelStream(model, out, {
+              map(text) {
+                // Counted as published when written: the hub stores it within coalesceMs.
                 metrics.eventsPublished(1);
-                return out.write(token);
+                return { event: TOKEN_EVENT, data: { i: i++, text } };
               },
-            };
-            await simulateAnswer(counted, { prompt, tokenMs: options.tokenMs });
+            });
           } catch (error) {
             if (!out.signal.aborted) {
               metrics.streamEnded("error");
@@ -170,15 +166,15 @@ export function createDemo(options: DemoOptions): Demo {
 }
 
 /**
- * Counts a producer stopped by its signal, whose reason is a `HubStreamError`: `lease-lost` (the
- * stream ended `lost`), or cancelled with the reason `cancelStream` was given.
+ * Counts a producer stopped by its signal: `lease-lost` (the stream ended `lost`), or cancelled
+ * with the reason `cancelStream` was given (`unwatched` when nobody read it for idleCancelMs).
  */
 function countStopped(metrics: Metrics, reason: unknown): void {
-  const { code, reason: why } = (reason ?? {}) as { code?: unknown; reason?: unknown };
-  if (code === "lease-lost") {
+  if (reason instanceof HubStreamError && reason.code === "lease-lost") {
     metrics.streamEnded("lost");
     return;
   }
+  const why = reason instanceof HubStreamError ? reason.reason : undefined;
   const known: StreamCancelReason = why === "unwatched" || why === STOP_REASON ? why : "other";
   metrics.streamEnded("cancelled", known);
 }
