@@ -185,6 +185,7 @@ describe("encodeEvent refuses hostile input with SSEEncodeError only", () => {
     } catch (error) {
       assert.ok(error instanceof SSEEncodeError, `an SSEEncodeError, not ${error}`);
       assert.equal(error.code, "unserializable-data");
+      assert.match(error.message, /nested too deeply/);
     }
     if (text !== undefined) {
       assert.equal(text, "data: " + "[".repeat(depth + 1) + "]".repeat(depth + 1) + "\n\n");

@@ -108,11 +108,21 @@ export class BrokerError extends HeraldError {
 
 /**
  * Why a published event was refused.
- * - `invalid-event`: not an object, an unknown field (`id` and `retry` are the hub's), an event
- *   name with CR or LF, or data with no JSON form.
+ * - `invalid-event`: not an object, an unknown field (`id` and `retry` are the hub's), a
+ *   throwing getter or Proxy, or data the encoder refuses (no JSON form, cycles, BigInts).
+ * - `invalid-event-name`: an event name that is not a string, is longer than 256 bytes, or
+ *   holds a control character (CR, LF, NUL, any C0, DEL, C1) or a lone surrogate.
+ * - `reserved-event-name`: an event name starting with `herald.`, the hub's own events.
+ * - `event-too-large`: the event as written (name, data and the id the hub adds) is over the
+ *   hub's `maxEventBytes` (default 1 MiB).
  * - `empty-publish`: an empty list of events.
  */
-export type HubEventErrorCode = "invalid-event" | "empty-publish";
+export type HubEventErrorCode =
+  | "invalid-event"
+  | "invalid-event-name"
+  | "reserved-event-name"
+  | "event-too-large"
+  | "empty-publish";
 
 /**
  * An event `hub.publish` refuses. Nothing of the call is stored.

@@ -31,24 +31,40 @@ function describe(value: unknown): string {
   }
 }
 
-/** What a callee threw, if it is an Error that can be read (and so logged) without throwing. */
-function readableError(cause: unknown): Error | undefined {
+/** What a callee threw, read once, if it is an Error that can be read (and logged) at all. */
+interface Thrown {
+  error: Error;
+  message: string;
+  /** The runtime's stack or string length ran out. */
+  range: boolean;
+}
+
+function readThrown(cause: unknown): Thrown | undefined {
   try {
-    if (cause instanceof Error && typeof cause.message === "string") return cause;
+    if (!(cause instanceof Error)) return undefined;
+    const message = cause.message;
+    if (typeof message !== "string") return undefined;
+    return { error: cause, message, range: cause instanceof RangeError };
   } catch {
-    // A Proxy or an error with a throwing getter: treated below like any value that is no Error.
+    // A Proxy or an error with a throwing getter: the caller describes it like any non-Error.
+    return undefined;
   }
-  return undefined;
 }
 
 /**
  * An error for something a callee threw, with its message and as its `cause` when that is a
  * readable Error; a hostile value is only described, so that logging the error can't throw.
  */
-function wrap(code: SSEEncodeErrorCode, what: string, cause: unknown, advice: string) {
-  const error = readableError(cause);
-  const detail = error ? error.message : `it threw ${describe(cause)}`;
-  return new SSEEncodeError(code, `${what} (${detail}). ${advice}`, error ? { cause: error } : {});
+function wrap(
+  code: SSEEncodeErrorCode,
+  what: string,
+  advice: string,
+  cause: unknown,
+  thrown: Thrown | undefined = readThrown(cause),
+): SSEEncodeError {
+  const detail = thrown ? thrown.message : `it threw ${describe(cause)}`;
+  const options = thrown ? { cause: thrown.error } : {};
+  return new SSEEncodeError(code, `${what} (${detail}). ${advice}`, options);
 }
 
 function dataToText(data: unknown): string {
@@ -56,11 +72,24 @@ function dataToText(data: unknown): string {
   try {
     json = JSON.stringify(data);
   } catch (cause) {
+    const thrown = readThrown(cause);
+    // RangeError: the runtime's own stack ran out in JSON.stringify (data nested too deep) or
+    // the text grew past its longest string.
+    if (thrown?.range) {
+      throw wrap(
+        "unserializable-data",
+        "Event data is nested too deeply or is too large to serialise to JSON",
+        "Send flatter or smaller data.",
+        cause,
+        thrown,
+      );
+    }
     throw wrap(
       "unserializable-data",
       "Event data could not be serialised to JSON",
-      cause,
       "Send a string, or a value without cycles, BigInts or throwing toJSON methods.",
+      cause,
+      thrown,
     );
   }
   if (json === undefined) {
@@ -128,8 +157,8 @@ function tooLarge(cause: unknown): SSEEncodeError {
   return wrap(
     "event-too-large",
     "The encoded event would be longer than this runtime's longest string",
-    cause,
     "Send the data in smaller events.",
+    cause,
   );
 }
 
@@ -172,8 +201,8 @@ export function encodeEvent(event: SSEEvent): string {
     throw wrap(
       "invalid-event-object",
       "Reading a field of the event threw",
-      cause,
       "Pass a plain object.",
+      cause,
     );
   }
   try {
