@@ -82,8 +82,8 @@ function compile(pairs, outDir) {
   }
   const args = [
     ...pairs.map(([, source]) => source),
-    // The repository's tsconfig.json maps `@herald/sse` for Bun and editors; the package is built
-    // from the options below alone.
+    // The package is built from the options below alone, whatever config file the repository has
+    // (jsconfig.json maps `@herald/sse` for Bun).
     "--ignoreConfig",
     ...["--outDir", outDir, "--rootDir", "."],
     ...["--target", "es2023", "--lib", "es2023,dom,dom.iterable"],
