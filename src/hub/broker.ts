@@ -71,7 +71,8 @@ export interface ListenOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type Broker, MemoryBroker } from "@herald/sse";
+ * import type { Broker } from "@herald/sse/broker";
+ * import { MemoryBroker } from "@herald/sse";
  * const broker: Broker = new MemoryBroker();
  * const [id] = await broker.publish("news", [{ data: "hi" }]);
  * assert.match(id, /^\d+-0$/);

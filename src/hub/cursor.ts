@@ -26,8 +26,10 @@ export interface Cursor {
  *
  * @example
  * ```ts
- * import { topicsTag } from "@herald/sse";
- * console.log(topicsTag(["a", "b"]) === topicsTag(["a", "b"])); // true
+ * import assert from "node:assert/strict";
+ * import { topicsTag } from "./cursor.ts";
+ * assert.equal(topicsTag(["a", "b"]), topicsTag(["a", "b"]));
+ * assert.notEqual(topicsTag(["a", "b"]), topicsTag(["a", "c"]));
  * ```
  */
 export function topicsTag(sortedTopics: readonly string[]): string {
@@ -45,8 +47,10 @@ export function topicsTag(sortedTopics: readonly string[]): string {
  *
  * @example
  * ```ts
- * import { encodeCursorPosition } from "@herald/sse";
- * console.log(encodeCursorPosition("36-0"), encodeCursorPosition("36-1")); // "10" "10-1"
+ * import assert from "node:assert/strict";
+ * import { encodeCursorPosition } from "./cursor.ts";
+ * assert.equal(encodeCursorPosition("36-0"), "10");
+ * assert.equal(encodeCursorPosition("36-1"), "10-1");
  * ```
  */
 export function encodeCursorPosition(position: string): string {
@@ -87,8 +91,10 @@ function decodePosition(part: string): string | undefined {
  *
  * @example
  * ```ts
- * import { encodeCursor, topicsTag } from "@herald/sse";
- * console.log(encodeCursor("e1", topicsTag(["a"]), ["1700000000000-0"]).startsWith("h1.e1.")); // true
+ * import assert from "node:assert/strict";
+ * import { encodeCursor, topicsTag } from "./cursor.ts";
+ * const cursor = encodeCursor("e1", topicsTag(["a"]), ["1700000000000-0"]);
+ * assert.equal(cursor, `h1.e1.${topicsTag(["a"])}.loyw3v28`);
  * ```
  */
 export function encodeCursor(epoch: string, tag: string, positions: readonly string[]): string {
@@ -104,9 +110,11 @@ export function encodeCursor(epoch: string, tag: string, positions: readonly str
  *
  * @example
  * ```ts
- * import { decodeCursor, encodeCursor, topicsTag } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { decodeCursor, encodeCursor, topicsTag } from "./cursor.ts";
  * const text = encodeCursor("e1", topicsTag(["a", "b"]), ["5-0", "7-2"]);
- * console.log(decodeCursor(text, ["a", "b"])); // { epoch: "e1", positions: ["5-0", "7-2"] }
+ * assert.deepEqual(decodeCursor(text, ["a", "b"]), { epoch: "e1", positions: ["5-0", "7-2"] });
+ * assert.throws(() => decodeCursor(text, ["a", "c"]), { code: "cursor-topics-mismatch" });
  * ```
  */
 export function decodeCursor(text: string, sortedTopics: readonly string[]): Cursor {

@@ -28,10 +28,12 @@ export interface CursorSigner {
  *
  * @example
  * ```ts
- * import { createCursorSigner } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { createCursorSigner } from "./cursor_signing.ts";
  * const signer = await createCursorSigner("a secret of sixteen chars or more");
  * const signed = await signer.sign("h1.e.t.0");
- * console.log(await signer.verify(signed)); // "h1.e.t.0"
+ * assert.equal(await signer.verify(signed), "h1.e.t.0");
+ * await assert.rejects(signer.verify("h1.e.t.1" + signed.slice(8)), { code: "cursor-signature" });
  * ```
  */
 export async function createCursorSigner(secret: string): Promise<CursorSigner> {

@@ -4,8 +4,10 @@
  *
  * @example
  * ```ts
- * import { newEpoch } from "@herald/sse";
- * console.log(/^[0-9a-z]{12}$/.test(newEpoch())); // true
+ * import assert from "node:assert/strict";
+ * import { newEpoch } from "./epoch.ts";
+ * assert.match(newEpoch(), /^[0-9a-z]{12}$/);
+ * assert.notEqual(newEpoch(), newEpoch());
  * ```
  */
 export function newEpoch(): string {

@@ -21,13 +21,13 @@ export type HubCursorErrorCode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createHub, HubCursorError, MemoryBroker } from "@herald/sse";
  * const hub = createHub({ broker: new MemoryBroker() });
- * try {
- *   await hub.subscribe({ topics: ["news"], lastEventId: "garbage" });
- * } catch (error) {
- *   if (error instanceof HubCursorError) console.log(error.code); // "malformed-cursor"
- * }
+ * await assert.rejects(
+ *   hub.subscribe({ topics: ["news"], lastEventId: "garbage" }),
+ *   (error) => error instanceof HubCursorError && error.code === "malformed-cursor",
+ * );
  * ```
  */
 export class HubCursorError extends HeraldError {
@@ -51,13 +51,13 @@ export type HubTopicErrorCode = "invalid-topic" | "too-many-topics" | "no-topics
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createHub, HubTopicError, MemoryBroker } from "@herald/sse";
  * const hub = createHub({ broker: new MemoryBroker() });
- * try {
- *   await hub.publish("no spaces", { data: "x" });
- * } catch (error) {
- *   if (error instanceof HubTopicError) console.log(error.code); // "invalid-topic"
- * }
+ * await assert.rejects(
+ *   hub.publish("no spaces", { data: "x" }),
+ *   (error) => error instanceof HubTopicError && error.code === "invalid-topic",
+ * );
  * ```
  */
 export class HubTopicError extends HeraldError {
@@ -93,9 +93,11 @@ export type BrokerErrorCode =
  *
  * @example
  * ```ts
- * import { BrokerError } from "@herald/sse";
+ * import assert from "node:assert/strict";
+ * import { BrokerError, HeraldError } from "@herald/sse";
  * const error = new BrokerError("broker-unavailable", "Redis did not answer: check the URL.");
- * console.log(error.code); // "broker-unavailable"
+ * assert.equal(error.code, "broker-unavailable");
+ * assert.ok(error instanceof HeraldError);
  * ```
  */
 export class BrokerError extends HeraldError {
@@ -129,13 +131,13 @@ export type HubEventErrorCode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createHub, HubEventError, MemoryBroker } from "@herald/sse";
  * const hub = createHub({ broker: new MemoryBroker() });
- * try {
- *   await hub.publish("news", { event: "a\nb", data: "x" });
- * } catch (error) {
- *   if (error instanceof HubEventError) console.log(error.code); // "invalid-event"
- * }
+ * await assert.rejects(
+ *   hub.publish("news", { id: "7", data: "x" } as never), // ids are the hub's to give
+ *   (error) => error instanceof HubEventError && error.code === "invalid-event",
+ * );
  * ```
  */
 export class HubEventError extends HeraldError {

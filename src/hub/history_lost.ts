@@ -16,6 +16,7 @@ export const HISTORY_LOST_EVENT = "herald.history-lost";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createHub, HISTORY_LOST_EVENT, type HistoryLost, MemoryBroker } from "@herald/sse";
  * const hub = createHub({ broker: new MemoryBroker({ maxEventsPerTopic: 1 }) });
  * const fresh = (await hub.subscribe({ topics: ["news"] })).getReader();
@@ -24,8 +25,9 @@ export const HISTORY_LOST_EVENT = "herald.history-lost";
  * await hub.publish("news", [{ data: "a" }, { data: "b" }]); // "a" is trimmed at once
  * const resumed = (await hub.subscribe({ topics: ["news"], lastEventId: cursor })).getReader();
  * const first = (await resumed.read()).value!;
- * console.log(first.event === HISTORY_LOST_EVENT, (first.data as HistoryLost).reason); // true "trimmed"
- * console.log((await resumed.read()).value!.data); // "b"
+ * assert.equal(first.event, HISTORY_LOST_EVENT);
+ * assert.equal((first.data as HistoryLost).reason, "trimmed");
+ * assert.equal((await resumed.read()).value!.data, "b");
  * await resumed.cancel();
  * ```
  */

@@ -112,8 +112,8 @@ export interface Hub {
  *   { topics: ["answer:42"] },
  * );
  * const text = await response.text(); // the response closes after herald.end
- * assert.match(text, /event: token\ndata: {"text":"Hel"}/);
- * assert.match(text, /event: herald.end\ndata: {"status":"done"}/);
+ * assert.match(text, /event: token\nid: \S+\ndata: {"text":"Hel"}/);
+ * assert.match(text, /event: herald.end\nid: \S+\ndata: {"status":"done"}\n\n$/);
  * const again = await hub.startStream("answer:42", () => {});
  * assert.deepEqual(again, { started: false, cursor });
  * ```

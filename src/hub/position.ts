@@ -11,8 +11,10 @@ const POSITION = /^(\d{1,16})-(\d{1,16})$/;
  *
  * @example
  * ```ts
- * import { parsePosition } from "@herald/sse";
- * console.log(parsePosition("1700000000000-3")); // [1700000000000, 3]
+ * import assert from "node:assert/strict";
+ * import { parsePosition } from "./position.ts";
+ * assert.deepEqual(parsePosition("1700000000000-3"), [1700000000000, 3]);
+ * assert.equal(parsePosition("1-2-3"), undefined);
  * ```
  */
 export function parsePosition(position: string): [number, number] | undefined {
@@ -30,8 +32,11 @@ export function parsePosition(position: string): [number, number] | undefined {
  *
  * @example
  * ```ts
- * import { comparePositions } from "@herald/sse";
- * console.log(comparePositions("5-1", "10-0") < 0); // true
+ * import assert from "node:assert/strict";
+ * import { comparePositions } from "@herald/sse/broker";
+ * assert.ok(comparePositions("5-1", "10-0") < 0);
+ * assert.ok(comparePositions("10-10", "10-9") > 0);
+ * assert.equal(comparePositions("7-0", "7-0"), 0);
  * ```
  */
 export function comparePositions(a: string, b: string): number {
@@ -61,9 +66,11 @@ export function comparePositions(a: string, b: string): number {
  *
  * @example
  * ```ts
- * import { nextPosition } from "@herald/sse";
- * console.log(nextPosition("100-0", 100)); // "100-1"
- * console.log(nextPosition("100-4", 250)); // "250-0"
+ * import assert from "node:assert/strict";
+ * import { nextPosition } from "./position.ts";
+ * assert.equal(nextPosition("100-0", 100), "100-1");
+ * assert.equal(nextPosition("100-4", 250), "250-0");
+ * assert.equal(nextPosition("100-4", 99), "100-5"); // the clock went back
  * ```
  */
 export function nextPosition(last: string, nowMs: number): string {

@@ -20,9 +20,11 @@ export const DEFAULT_STREAM_TTL_MS = 3_600_000;
  * ```ts
  * import type { StreamEventOf } from "@herald/sse/hub";
  * type Answer = { token: { text: string } };
- * const ok: StreamEventOf<Answer> = { event: "token", data: { text: "Hi" } };
+ * const accept = (event: StreamEventOf<Answer>) => event;
+ * accept({ event: "token", data: { text: "Hi" } });
+ * const bare = { event: "token" as const, data: "Hi" };
  * // @ts-expect-error: the data of a token is { text }
- * const bad: StreamEventOf<Answer> = { event: "token", data: "Hi" };
+ * accept(bare);
  * ```
  */
 export type StreamEventOf<Events extends SSEEventMap> = string extends keyof Events ? HubEvent

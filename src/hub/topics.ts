@@ -14,8 +14,10 @@ const TOPIC = /^[A-Za-z0-9_.:/-]+$/;
  *
  * @example
  * ```ts
- * import { validateTopic } from "@herald/sse";
- * console.log(validateTopic("room:42")); // "room:42"
+ * import assert from "node:assert/strict";
+ * import { validateTopic } from "./topics.ts";
+ * assert.equal(validateTopic("room:42"), "room:42");
+ * assert.throws(() => validateTopic("room 42"), { code: "invalid-topic" });
  * ```
  */
 export function validateTopic(topic: unknown): string {
@@ -45,8 +47,9 @@ export function validateTopic(topic: unknown): string {
  *
  * @example
  * ```ts
- * import { normalizeTopics } from "@herald/sse";
- * console.log(normalizeTopics(["b", "a", "b"], 32)); // ["a", "b"]
+ * import assert from "node:assert/strict";
+ * import { normalizeTopics } from "./topics.ts";
+ * assert.deepEqual(normalizeTopics(["b", "a", "b"], 32), ["a", "b"]);
  * ```
  */
 export function normalizeTopics(topics: readonly unknown[], maxTopics: number): string[] {
