@@ -138,6 +138,18 @@ export interface LiveStats {
  * while (samples.length < 2) parser.feed((await reader.read()).value ?? new Uint8Array());
  * await reader.cancel();
  * assert.equal(typeof (samples[1] as { perSecond: object }).perSecond, "object");
+ * assert.equal(live.viewers, 0); // the viewer left
+ *
+ * // With a metrics key, a viewer needs it (or a subscriber token).
+ * const guarded = createLiveStats({
+ *   metrics: new Metrics(),
+ *   metricsKey: "a-metrics-key-of-at-least-32-characters",
+ *   jwtSecret: "a-secret-of-at-least-32-characters!",
+ *   tokenCookie: "herald_token",
+ * });
+ * await assert.rejects(guarded.response(new Request("http://127.0.0.1/v1/stats")), {
+ *   code: "metrics-key-invalid",
+ * });
  * ```
  */
 export function createLiveStats(options: LiveStatsOptions): LiveStats {

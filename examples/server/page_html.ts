@@ -2,10 +2,10 @@
 // page_style.ts; page.ts puts the three together. Every control has a label, every state is
 // text (not only colour), and nothing here loads from another origin.
 
-/** Where the docs live: the package's page (its README and API reference). */
-export const DOCS_URL = "https://jsr.io/@herald/sse";
-/** The repository, for the server's own README and the deployment guide. */
+/** The repository (package.json's `repository`): the README, the guides in docs/, this server. */
 export const REPOSITORY_URL = "https://github.com/herald-sse/herald";
+/** The API reference, generated from the JSDoc of every export. */
+export const API_REFERENCE_URL = "https://jsr.io/@herald/sse/doc";
 
 /**
  * The `<body>` of the page, without the script.
@@ -26,8 +26,8 @@ export const PAGE_BODY = /* html */ `<div class="page">
     is served by Herald's reference server and talks only to its HTTP API.</p>
   </div>
   <nav class="links" aria-label="Documentation">
-    <a href="${DOCS_URL}">Docs</a>
-    <a href="${DOCS_URL}/doc">API reference</a>
+    <a href="${REPOSITORY_URL}#readme">Docs</a>
+    <a href="${API_REFERENCE_URL}">API reference</a>
     <a href="${REPOSITORY_URL}/blob/main/examples/server/README.md">This server's API</a>
     <a href="${REPOSITORY_URL}/blob/main/docs/deploy.md">Deploy</a>
     <a href="/metrics">Metrics</a>
