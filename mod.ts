@@ -55,7 +55,8 @@ export type { DeliveryInfo, HubResponseOptions } from "./src/hub/hub_options.ts"
 export type { StartedStream, StreamOptions, StreamWriter } from "./src/hub/stream_options.ts";
 export { STREAM_END_EVENT, type StreamEnd } from "./src/hub/stream_end.ts";
 export { MemoryBroker, type MemoryBrokerOptions } from "./src/hub/memory_broker.ts";
-export type { HubEvent } from "./src/hub/broker.ts";
+// A variable that holds either broker (`MemoryBroker`, `UpstashBroker`) is a `Broker`.
+export type { Broker, HubEvent } from "./src/hub/broker.ts";
 export {
   BrokerError,
   type BrokerErrorCode,

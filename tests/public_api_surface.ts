@@ -43,6 +43,7 @@ export const PUBLIC_SURFACE: Readonly<Record<string, Surface>> = {
     ],
     types: [
       "AttemptInfo",
+      "Broker",
       "BrokerErrorCode",
       "ConnectOptions",
       "DeliveryInfo",
