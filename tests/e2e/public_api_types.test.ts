@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PUBLIC_SURFACE } from "../public_api_surface.ts";
@@ -18,7 +18,7 @@ const entries: Record<string, string> =
 
 interface DocSymbol {
   name: string;
-  declarations: { kind: string; jsDoc?: { doc?: string } }[];
+  declarations: { kind: string; jsDoc?: { doc?: string }; location: { filename: string } }[];
 }
 
 /** Each exported symbol of a module, as `deno doc --json` describes it. */
@@ -41,6 +41,45 @@ describe("public API types", () => {
     const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
     assert.deepEqual(Object.keys(pkg.exports), Object.keys(entries));
     assert.deepEqual(Object.keys(entries).sort(), Object.keys(PUBLIC_SURFACE).sort());
+  });
+
+  it("no name means two things: a name exported by several entries is one declaration", () => {
+    const declaredIn = new Map<string, Set<string>>();
+    for (const source of Object.values(entries)) {
+      for (const symbol of exportsOf(source)) {
+        const files = declaredIn.get(symbol.name) ?? new Set();
+        for (const d of symbol.declarations) files.add(d.location.filename);
+        declaredIn.set(symbol.name, files);
+      }
+    }
+    const twice = [...declaredIn].filter(([, files]) => files.size > 1).map(([name]) => name);
+    assert.deepEqual(twice, []);
+  });
+
+  it("no public name is also the name of an internal export elsewhere in src/", () => {
+    const publicNames = new Set(
+      Object.values(PUBLIC_SURFACE).flatMap((surface) => [...surface.values, ...surface.types]),
+    );
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith(".ts")) files.push(path);
+      }
+    };
+    walk(join(repo, "src"));
+    const declared = new Map<string, string[]>();
+    const DECLARATION =
+      /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(?:class|interface|type|function|const|let|enum)\s+(\w+)/gm;
+    for (const file of files) {
+      for (const [, name] of readFileSync(file, "utf8").matchAll(DECLARATION)) {
+        if (publicNames.has(name)) declared.set(name, [...(declared.get(name) ?? []), file]);
+      }
+    }
+    const twice = [...declared].filter(([, where]) => where.length > 1)
+      .map(([name, where]) => `${name}: ${where.map((f) => f.slice(repo.length + 1)).join(", ")}`);
+    assert.deepEqual(twice, []);
   });
 
   for (const [subpath, source] of Object.entries(entries)) {
