@@ -134,7 +134,9 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
       return new ServerError("topic-invalid", error.message, { cause: error });
     }
     if (error instanceof HubEventError) {
-      return new ServerError("body-invalid", error.message, { cause: error });
+      // The hub bounds the event as written (data of many short lines grows by a `data: ` each).
+      const code = error.code === "event-too-large" ? "event-too-large" : "body-invalid";
+      return new ServerError(code, error.message, { cause: error });
     }
     return brokerFailure(error, "publish");
   };

@@ -2,7 +2,11 @@
 // metrics. Fast, no processes; the API and security tests run the same code end to end.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DEV_PUBLISHER_KEY, loadConfig } from "../../examples/server/config.ts";
+import {
+  DEV_PUBLISHER_KEY,
+  loadConfig,
+  MAX_EVENT_BYTES_LIMIT,
+} from "../../examples/server/config.ts";
 import { cursorSecretFor } from "../../examples/server/cursor_secret.ts";
 import { signToken, timingSafeEqual, verifyToken } from "../../examples/server/jwt.ts";
 import { patternMatches, topicAllowed } from "../../examples/server/topic_patterns.ts";
@@ -734,6 +738,21 @@ describe("the app in-process", () => {
     );
     assert.equal(gone.status, 404, "no dev route at all when dev mode is off");
     await gone.body?.cancel();
+  });
+  it("answers 413 for an event the hub finds too large as written (data of many short lines)", async () => {
+    const app = appWith({ ...SECRETS, HERALD_MAX_EVENT_BYTES: String(MAX_EVENT_BYTES_LIMIT) });
+    // 900,000 line breaks pass the server's count (name and data), but each is a `data: ` line on
+    // the wire: seven times that, past what any default client reads.
+    const response = await app.fetch(
+      new Request("http://127.0.0.1/v1/topics/lines", {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY_1}`, "content-type": "application/json" },
+        body: JSON.stringify({ data: "\n".repeat(900_000) }),
+      }),
+      {},
+    );
+    assert.equal(response.status, 413);
+    assert.equal((await response.json()).error.code, "event-too-large");
   });
   it("gives a dev session the public dev key, never a configured one", async () => {
     const app = appWith({ HERALD_DEV_MODE: "true" });
