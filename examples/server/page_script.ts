@@ -302,8 +302,10 @@ export const PAGE_SCRIPT = /* js */ `
     }
     if (answer.lost) parts.push("the server no longer had part of this answer: text is missing");
     $("answer-progress").textContent = parts.join(" · ");
-    $("stop").disabled = Boolean(answer.end);
-    $("ask").disabled = !answer.end;
+    // Running until it ends, or until its stream is refused for good (then a new one may start).
+    const running = !answer.end && state !== "closed";
+    $("stop").disabled = !running;
+    $("ask").disabled = running;
   }
 
   function followAnswer(answer) {
@@ -316,6 +318,14 @@ export const PAGE_SCRIPT = /* js */ `
     es.onerror = () => {
       if (answerSource !== es || answer.end) return;
       if (es.readyState === EventSource.CLOSED) {
+        if (answer.kept) {
+          // The replay was refused (an ended answer is kept for an hour): show what we had.
+          Object.assign(answer, answer.kept, { kept: undefined });
+          saveAnswer(answer);
+          showAnswer(answer, answer.end.status);
+          explainAnswerFailure(url);
+          return;
+        }
         showAnswer(answer, "closed");
         explainAnswerFailure(url);
       } else showAnswer(answer, "reconnecting");
@@ -331,6 +341,7 @@ export const PAGE_SCRIPT = /* js */ `
     });
     es.addEventListener("herald.end", (e) => {
       answer.end = JSON.parse(e.data);
+      answer.kept = undefined;
       answer.lastId = e.lastEventId;
       saveAnswer(answer);
       showAnswer(answer, answer.end.status);
@@ -388,8 +399,10 @@ export const PAGE_SCRIPT = /* js */ `
     $("prompt").value = answer.prompt ?? "";
     if (answer.end) {
       // Ended: read it again from its first token; the stream ends with herald.end as before.
+      const { text, tokens, indices, lastId, end, lost } = answer;
       Object.assign(answer, { text: "", tokens: 0, indices: [], lastId: answer.cursor, end: null,
-        lost: undefined, replays: answer.replays + 1 });
+        lost: undefined, replays: answer.replays + 1,
+        kept: { text, tokens, indices, lastId, end, lost } });
     } else answer.reloads += 1;
     saveAnswer(answer);
     followAnswer(answer);
