@@ -33,7 +33,7 @@ const option = (name: string, fallback: string) => {
 const sizes = option("--sizes", "1000,10000").split(",").map(Number);
 const broadcasts = Number(option("--broadcasts", "100"));
 const IMPLS = option("--only", "herald,response,hono,minimal").split(",") as Impl[];
-type Impl = "herald" | "response" | "hono" | "minimal";
+type Impl = "herald" | "response" | "hono" | "minimal" | "minimal-pull";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Server = BenchServer;

@@ -162,6 +162,7 @@ for (const name of ONLY) {
   }
   await collect();
   const heapBefore = heapUsed();
+  const rssBefore = process.memoryUsage.rss();
   const statsBefore = jsc?.heapStats();
   const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
   const loops: Promise<void>[] = [];
@@ -173,6 +174,7 @@ for (const name of ONLY) {
   await sleep(50);
   await collect();
   const heapAfter = heapUsed();
+  const rssAfter = process.memoryUsage.rss();
   const statsAfter = jsc?.heapStats();
   const bytesPerConnection = (heapAfter - heapBefore) / N;
 
@@ -187,7 +189,9 @@ for (const name of ONLY) {
   const cpu = process.cpuUsage(cpuBefore);
   const deliveries = BROADCASTS * N;
   console.log(
-    `${name.padEnd(8)} heap ${bytesPerConnection.toFixed(0).padStart(5)} B/connection, ` +
+    `${name.padEnd(8)} heap ${bytesPerConnection.toFixed(0).padStart(5)} B/connection, RSS ${
+      ((rssAfter - rssBefore) / N).toFixed(0).padStart(5)
+    } B/connection (web objects live outside the heap on Bun), ` +
       `CPU ${((cpu.user + cpu.system) / deliveries).toFixed(2)} µs/delivery, ` +
       `wall ${(elapsedMs * 1000 / deliveries).toFixed(2)} µs/delivery`,
   );

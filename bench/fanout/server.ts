@@ -6,6 +6,9 @@
 //                  sent to each; shows what the response builder costs apart from the hub)
 //         minimal (a Set of ReadableStream controllers; the event encoded once, the same bytes
 //                  enqueued to every one: the floor)
+//         minimal-pull (the floor's broadcast over a body shaped as sseResponse's: highWaterMark
+//                  0, a pull() that returns a promise resolved when the next bytes are enqueued;
+//                  shows what that body shape costs on its own)
 //   GET  /events       the SSE stream
 //   POST /broadcast    one 200-byte event to every connection; data carries the send time (ms)
 //   GET  /stats        { rssBytes, cpuUs, connections }
@@ -76,6 +79,37 @@ function minimal(): Response {
   });
 }
 
+// Minimal, pull-shaped: the same bytes, through a body that waits in pull() as sseResponse's does.
+const pullers = new Set<Puller>();
+class Puller implements UnderlyingDefaultSource<Uint8Array> {
+  controller!: ReadableStreamDefaultController<Uint8Array>;
+  wanted: (() => void) | undefined;
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+    pullers.add(this);
+    connections++;
+    controller.enqueue(encoder.encode(":\n\n"));
+  }
+  pull(): Promise<void> {
+    return new Promise((resolve) => (this.wanted = resolve));
+  }
+  cancel(): void {
+    pullers.delete(this);
+    connections--;
+  }
+  write(bytes: Uint8Array): void {
+    this.controller.enqueue(bytes);
+    const wanted = this.wanted;
+    this.wanted = undefined;
+    wanted?.();
+  }
+}
+function minimalPull(): Response {
+  return new Response(new ReadableStream(new Puller(), { highWaterMark: 0 }), {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+  });
+}
+
 async function broadcast(): Promise<void> {
   const data = payload();
   if (impl === "herald") {
@@ -85,6 +119,9 @@ async function broadcast(): Promise<void> {
     for (const stream of writers) void stream.send(event);
   } else if (impl === "hono") {
     for (const stream of honoStreams) void stream.writeSSE({ event: "tick", data });
+  } else if (impl === "minimal-pull") {
+    const bytes = encoder.encode(`event: tick\ndata: ${data}\n\n`);
+    for (const puller of pullers) puller.write(bytes);
   } else {
     const bytes = encoder.encode(`event: tick\ndata: ${data}\n\n`);
     for (const controller of controllers) controller.enqueue(bytes);
@@ -103,6 +140,7 @@ async function handler(request: Request): Promise<Response> {
       }
       if (impl === "hono") return await hono.fetch(request);
       if (impl === "response") return responseOnly(request);
+      if (impl === "minimal-pull") return minimalPull();
       return minimal();
     case "/broadcast":
       await broadcast();
@@ -125,4 +163,6 @@ async function handler(request: Request): Promise<Response> {
   return new Response("not found", { status: 404 });
 }
 
+// Exit through the runtime's own exit path, so a profiler it runs (--cpu-prof) writes its file.
+process.on("SIGTERM", () => process.exit(0));
 serveOnLoopback(handler);

@@ -65,9 +65,16 @@ export function startBenchServer(
   label: string,
   startTimeoutMs: number,
 ): Promise<BenchServer> {
+  // HERALD_BENCH_SERVER_FLAGS: extra runtime flags for the server process, to profile it, e.g.
+  // `--cpu-prof-md --cpu-prof-dir=bench/.out/prof` (Bun) or `--v8-flags=--expose-gc,--prof`
+  // (Deno; replaces the default V8 flags).
+  const extra = (process.env.HERALD_BENCH_SERVER_FLAGS ?? "").split(" ").filter(Boolean);
+  const v8Flags = extra.some((flag) => flag.startsWith("--v8-flags")) ? [] : [
+    "--v8-flags=--expose-gc",
+  ];
   const [command, commandArgs] = g.Deno
-    ? [process.execPath, ["run", "-A", "--v8-flags=--expose-gc", file, ...args]]
-    : [process.execPath, [file, ...args]];
+    ? [process.execPath, ["run", "-A", ...v8Flags, ...extra, file, ...args]]
+    : [process.execPath, [...extra, file, ...args]];
   const child: ChildProcess = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
