@@ -46,6 +46,13 @@ export interface Deployment {
   feedPerReader: boolean;
   /** Bytes of one event as the hub stores it (its JSON). */
   eventBytes: number;
+  /**
+   * Broker reads per reader connection: 1 today (every subscription reads the heads, or the
+   * history after its cursor). A hub that answered fresh readers and recent resumes from its
+   * live feed's own state would make it the share of resumes it can't serve (see
+   * docs/scaling.md, "What comes next").
+   */
+  readsPerReaderConnect: number;
 }
 
 /** Commands per second by kind, and what the subscribe streams carry. */
@@ -85,7 +92,7 @@ export function load(d: Deployment): Load {
   const pingsPerSecond = feeds / ((d.pingIntervalMs + d.pingRoundTripMs) / 1000);
   const commandsPerSecond: Record<Kind, number> = {
     publish: d.publishesPerSecond,
-    read: readerConnectsPerSecond + feedStartsPerSecond * topicsPerFeed,
+    read: readerConnectsPerSecond * d.readsPerReaderConnect + feedStartsPerSecond * topicsPerFeed,
     subscribe: feedStartsPerSecond,
     ping: pingsPerSecond,
     presence: 0,
@@ -166,6 +173,7 @@ export function deployment(partial: Partial<Deployment>): Deployment {
     pingRoundTripMs: 0,
     feedPerReader: false,
     eventBytes: 200,
+    readsPerReaderConnect: 1,
     ...partial,
   };
   if (partial.topicsPerIsolate === undefined) d.topicsPerIsolate = d.topics;
