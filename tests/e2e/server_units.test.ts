@@ -24,14 +24,13 @@ import {
 } from "../../examples/server/publish_body.ts";
 import { allowedTopics, streamLifetime } from "../../examples/server/subscribe_request.ts";
 import { Metrics } from "../../examples/server/metrics.ts";
-import { meterDeliveries } from "../../examples/server/delivery_meter.ts";
 import { ServerError } from "../../examples/server/errors.ts";
 import { answerTokens } from "../../examples/server/ai_answer.ts";
 import { PAGE_HTML } from "../../examples/server/page.ts";
 import { createApp } from "../../examples/server/app.ts";
 import { memoryHub } from "../../examples/server/memory_hub.ts";
-import type { SSEEvent } from "@herald/sse";
-import { encodeCursor, topicsTag } from "../../src/hub/cursor.ts";
+import { createHub, MemoryBroker } from "@herald/sse";
+import { subscriptionResponse } from "../../examples/server/subscription_response.ts";
 import { seededRandom } from "../support/random.ts";
 
 const SECRET = "units-secret-0123456789-abcdefghijklm";
@@ -653,34 +652,40 @@ describe("metrics", () => {
     assert.match(text, /^herald_delivery_lag_seconds_bucket\{le="0.5"\} 2$/m);
     assert.match(text, /^herald_delivery_lag_seconds_count 2$/m);
   });
-  it("take the lag from the position an event's id advanced, live events only", async () => {
+  it("count every delivery of a subscription, with a lag for live events only", async () => {
+    const hub = createHub({ broker: new MemoryBroker() });
     const metrics = new Metrics();
-    const startMs = 1_800_000_000_000;
-    let now = startMs;
-    const tag = topicsTag(["a", "b"]);
-    const id = (a: number, b: number) => encodeCursor("e1", tag, [`${a}-0`, `${b}-0`]);
-    // Each event with the time the meter reads it (the source sets the clock as it hands it over).
-    const events: [SSEEvent, number][] = [
-      [{ id: id(startMs - 5000, 0) }, startMs + 100], // the starting cursor: not an event
-      [{ id: id(startMs - 5000, startMs - 4000), data: "replayed" }, startMs + 200], // no lag
-      [{ id: id(startMs - 5000, startMs + 100), data: "live b" }, startMs + 600], // 0.5 s
-      [{ id: id(startMs + 150, startMs + 100), data: "live a" }, startMs + 800], // 0.65 s
-    ];
-    const source = new ReadableStream<SSEEvent>({
-      pull(controller) {
-        const next = events.shift();
-        if (!next) return controller.close();
-        now = next[1];
-        controller.enqueue(next[0]);
-      },
-    }, { highWaterMark: 0 });
-    const metered = meterDeliveries(source, metrics, { lastEventId: undefined, now: () => now });
-    const seen: SSEEvent[] = [];
-    for await (const event of metered) seen.push(event);
-    assert.equal(seen.length, 4, "every event passes through unchanged");
-    assert.equal(metrics.delivered, 3);
-    assert.match(metrics.render(), /^herald_delivery_lag_seconds_count 2$/m);
-    assert.match(metrics.render(), /^herald_delivery_lag_seconds_sum 1\.15\d*$/m);
+    // A reader that got the first event and left: its cursor is that event's id.
+    const early = (await hub.subscribe({ topics: ["lag"] })).getReader();
+    await early.read(); // the id-only block a fresh subscription opens with
+    await hub.publish("lag", [{ data: "old" }, { data: "also old" }]);
+    const cursor = (await early.read()).value!.id!;
+    await early.cancel();
+    const options = {
+      topics: ["lag"],
+      response: { keepAliveMs: 0 },
+      metrics,
+      release: () => {},
+      now: Date.now,
+      logger: console,
+    };
+    // Resume from it: the second event is replayed, then "live" is delivered live.
+    const response = await subscriptionResponse(
+      hub,
+      new Request("http://x/v1/events", { headers: { "last-event-id": cursor } }),
+      options,
+    );
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const read = async (needle: string) => {
+      while (!text.includes(needle)) text += (await reader.read()).value ?? "";
+    };
+    await read("also old");
+    await hub.publish("lag", { data: "live" });
+    await read("live");
+    await reader.cancel();
+    assert.equal(metrics.delivered, 2);
+    assert.match(metrics.render(), /^herald_delivery_lag_seconds_count 1$/m, "replays have no lag");
   });
 });
 
