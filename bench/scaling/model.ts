@@ -53,6 +53,20 @@ export interface Deployment {
    * docs/scaling.md, "What comes next").
    */
   readsPerReaderConnect: number;
+  /** Resumable streams started per second (`hub.startStream` calls that run a producer). */
+  streamsStartedPerSecond: number;
+  /** How long a stream's producer runs, in seconds. */
+  streamSeconds: number;
+  /** Writes (`out.write`, one token each) per second of a running stream. */
+  tokensPerSecond: number;
+  /** The streams' `coalesceMs`: writes within it are one append. Default 20. */
+  coalesceMs: number;
+  /** `hub.cancelStream` calls per second. */
+  cancelsPerSecond: number;
+  /** Isolates with at least one open reader of a running stream. */
+  isolatesReadingStreams: number;
+  /** The hubs' `presenceIntervalMs`. Default 1000. */
+  presenceIntervalMs: number;
 }
 
 /** Commands per second by kind, and what the subscribe streams carry. */
@@ -82,7 +96,13 @@ export const PING_BYTES = 60;
  * - subscribe: one per live feed opened;
  * - read: one `EVAL` per reader connection (the subscription's first read: heads, or history after
  *   its cursor), plus one per topic when a live feed starts serving it (it notes the head);
- * - presence, stream: resumable streams' own traffic, not in this model yet (0).
+ * - stream: resumable streams: one claim per stream started, one append per coalescing window
+ *   with writes in it (it carries the batch, the lease renewal, the cancel check and the reader
+ *   count), one per cancel; a producer's heartbeat (every leaseMs / 3) only while it writes
+ *   nothing, left out here;
+ * - presence: one report per isolate with readers of running streams, per `presenceIntervalMs`,
+ *   for all of its stream topics.
+ * Every publish and every append also sends one notification to every live feed.
  */
 export function load(d: Deployment): Load {
   const readerConnectsPerSecond = d.readers / d.readerLifetimeS;
@@ -90,22 +110,28 @@ export function load(d: Deployment): Load {
   const feedStartsPerSecond = d.feedPerReader ? readerConnectsPerSecond : feeds / d.feedLifetimeS;
   const topicsPerFeed = d.feedPerReader ? 1 : d.topicsPerIsolate;
   const pingsPerSecond = feeds / ((d.pingIntervalMs + d.pingRoundTripMs) / 1000);
+  const runningStreams = d.streamsStartedPerSecond * d.streamSeconds;
+  const appendsPerStream = Math.min(d.tokensPerSecond, 1000 / Math.max(1, d.coalesceMs));
+  const appendsPerSecond = runningStreams * appendsPerStream;
+  const tokensPerAppend = appendsPerStream === 0 ? 0 : d.tokensPerSecond / appendsPerStream;
   const commandsPerSecond: Record<Kind, number> = {
     publish: d.publishesPerSecond,
     read: readerConnectsPerSecond * d.readsPerReaderConnect + feedStartsPerSecond * topicsPerFeed,
     subscribe: feedStartsPerSecond,
     ping: pingsPerSecond,
-    presence: 0,
-    stream: 0,
+    presence: d.isolatesReadingStreams * 1000 / d.presenceIntervalMs,
+    stream: d.streamsStartedPerSecond + appendsPerSecond + d.cancelsPerSecond,
     other: 0,
   };
   const notificationBytes = NOTIFICATION_OVERHEAD_BYTES +
     d.eventsPerPublish * (d.eventBytes + EVENT_IN_NOTIFICATION_BYTES);
   // Every feed listens on the one notify channel: it gets every publish of every topic, and every
   // feed's pings.
-  const messagesPerSecond = feeds * (d.publishesPerSecond + pingsPerSecond);
+  const appendBytes = NOTIFICATION_OVERHEAD_BYTES +
+    tokensPerAppend * (d.eventBytes + EVENT_IN_NOTIFICATION_BYTES);
+  const messagesPerSecond = feeds * (d.publishesPerSecond + appendsPerSecond + pingsPerSecond);
   const bytesPerSecond = feeds * (d.publishesPerSecond * notificationBytes +
-    pingsPerSecond * PING_BYTES);
+    appendsPerSecond * appendBytes + pingsPerSecond * PING_BYTES);
   return {
     commandsPerSecond,
     totalCommandsPerSecond: Object.values(commandsPerSecond).reduce((a, b) => a + b, 0),
@@ -174,6 +200,13 @@ export function deployment(partial: Partial<Deployment>): Deployment {
     feedPerReader: false,
     eventBytes: 200,
     readsPerReaderConnect: 1,
+    streamsStartedPerSecond: 0,
+    streamSeconds: 0,
+    tokensPerSecond: 0,
+    coalesceMs: 20,
+    cancelsPerSecond: 0,
+    isolatesReadingStreams: 0,
+    presenceIntervalMs: 1000,
     ...partial,
   };
   if (partial.topicsPerIsolate === undefined) d.topicsPerIsolate = d.topics;

@@ -60,25 +60,59 @@ const scenarios: Scenario[] = [
       feedPerReader: true,
     }),
   },
+  {
+    name: "AI answers: 100 isolates, 10 answers/s started, 20 s at 50 tokens/s, one reader " +
+      "each, coalesceMs 20",
+    d: deployment({
+      ...servers,
+      readers: 200,
+      readerLifetimeS: 20,
+      streamsStartedPerSecond: 10,
+      streamSeconds: 20,
+      tokensPerSecond: 50,
+      isolatesReadingStreams: 100,
+      eventBytes: 60,
+    }),
+  },
+  {
+    name: "same answers, coalesceMs 100, presenceIntervalMs 5000",
+    d: deployment({
+      ...servers,
+      readers: 200,
+      readerLifetimeS: 20,
+      streamsStartedPerSecond: 10,
+      streamSeconds: 20,
+      tokensPerSecond: 50,
+      coalesceMs: 100,
+      isolatesReadingStreams: 100,
+      presenceIntervalMs: 5_000,
+      eventBytes: 60,
+    }),
+  },
 ];
 
 const f = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 console.log(
-  "| deployment | publish | read | subscribe | ping | commands/s | commands/month | " +
+  "| deployment | publish | read | subscribe | ping | stream | presence | commands/s | " +
+    "commands/month | " +
     "$ commands | stream GB/month | $ bandwidth | one database? |",
 );
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+console.log(
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+);
 for (const { name, d } of scenarios) {
   const l = load(d);
   const m = month(d);
   const c = l.commandsPerSecond;
   console.log(
     `| ${name} | ${f(c.publish)} | ${f(c.read)} | ${f(c.subscribe, 1)} | ${f(c.ping, 1)} | ${
-      f(l.totalCommandsPerSecond)
-    } | ${f(m.commands / 1e9, 2)} B | ${f(m.dollarsForCommands)} | ${f(m.gigabytes)} | ${
-      f(m.dollarsForBandwidth)
-    } | ${m.fitsOneDatabase ? "yes" : "no (over 10k/s)"} |`,
+      f(c.stream)
+    } | ${f(c.presence)} | ${f(l.totalCommandsPerSecond)} | ${f(m.commands / 1e9, 2)} B | ${
+      f(m.dollarsForCommands)
+    } | ${f(m.gigabytes)} | ${f(m.dollarsForBandwidth)} | ${
+      m.fitsOneDatabase ? "yes" : "no (over 10k/s)"
+    } |`,
   );
 }
