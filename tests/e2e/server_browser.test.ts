@@ -601,6 +601,26 @@ describe(
       await rest?.stop();
     });
 
+    it("AI answer on Upstash: a reload mid-answer continues from the exact token to its end", async () => {
+      const expected = answerTokens(PROMPT);
+      const page = await chromium.newPage();
+      try {
+        await page.goto(server!.url);
+        await ready(page);
+        await ask(page, PROMPT);
+        await waitForTokens(page, 20);
+        await page.reload();
+        await waitForState(page, "#answer-state", "done");
+        const state = await answerState(page);
+        assert.equal(state.reloads, 1);
+        assert.deepEqual(state.end, { status: "done" });
+        assert.deepEqual(state.indices, expected.map((_, i) => i), "every token once, in order");
+        assert.equal(state.text, expected.join(""));
+      } finally {
+        await page.close();
+      }
+    });
+
     it("resumes after the server restarts under it with no gap, events published meanwhile included", async () => {
       const health = await (await fetch(`${server!.url}/healthz`)).json();
       assert.equal(health.broker, "upstash");
