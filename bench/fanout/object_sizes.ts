@@ -68,8 +68,10 @@ const kinds: [string, () => unknown][] = [
     return request;
   }],
   ["string concatenation (cursor prefix + part, 40 chars)", () => "h1.ab12cd.t7." + String(n++)],
-  ["ReadableStream (underlying source object, hwm 0)", () =>
-    new ReadableStream({ pull() {} }, { highWaterMark: 0 })],
+  [
+    "ReadableStream (underlying source object, hwm 0)",
+    () => new ReadableStream({ pull() {} }, { highWaterMark: 0 }),
+  ],
 ];
 const shared = new AbortController();
 let n = 0;
