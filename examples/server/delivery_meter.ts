@@ -11,8 +11,9 @@ import type { Metrics } from "./metrics.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cursorPositions } from "./delivery_meter.ts";
- * console.log(cursorPositions("h1.e1.t.10.20-1")); // ["10", "20-1"]
+ * assert.deepEqual(cursorPositions("h1.e1.t.10.20-1"), ["10", "20-1"]);
  * ```
  */
 export function cursorPositions(id: string | undefined): string[] | undefined {
@@ -34,12 +35,13 @@ function positionMs(part: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meterDeliveries } from "./delivery_meter.ts";
  * import { Metrics } from "./metrics.ts";
  * const metrics = new Metrics();
  * const source = ReadableStream.from([{ id: "h1.e.t.0" }, { id: "h1.e.t.1", data: "x" }]);
  * for await (const _ of meterDeliveries(source, metrics, { lastEventId: undefined })) { /* … *\/ }
- * console.log(metrics.delivered); // 1
+ * assert.equal(metrics.delivered, 1);
  * ```
  */
 export function meterDeliveries(
