@@ -119,12 +119,12 @@ export async function openCollecting(url: string, lastEventId?: string): Promise
 
 /** Resolves when `check()` holds; fails after `timeoutMs` with `what` (generous: shared machine). */
 export async function until(
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   what: string | (() => string),
   timeoutMs = 20_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     }

@@ -171,7 +171,10 @@ export class StreamProducer {
     }
     const bytes = eventBytes(event);
     const { maxBatchBytes } = this.#plan;
-    if (this.#bufferBytes + bytes > maxBatchBytes * MAX_BUFFERED_BATCHES) {
+    // One event always fits an empty buffer, however large (the hub's event limit bounds it).
+    if (
+      this.#buffer.length > 0 && this.#bufferBytes + bytes > maxBatchBytes * MAX_BUFFERED_BATCHES
+    ) {
       const error = new HubStreamError(
         "stream-overflow",
         `The producer of "${this.#plan.topic}" wrote ${MAX_BUFFERED_BATCHES} batches ahead of the ` +

@@ -121,6 +121,41 @@ describe("hub on workerd", { skip: runtime !== "bun" }, () => {
     );
   });
 
+  it("a stream under ctx.waitUntil: its reader on another request keeps it running; once the reader leaves, it is cancelled as unwatched", async () => {
+    const response = await fetch(
+      `${worker!.url}/memory/stream?topic=idle-w&idleCancelMs=600&ticks=100000`,
+      { method: "POST" },
+    );
+    const { started, cursor } = await response.json();
+    assert.equal(started, true);
+    const reader = await openCollecting(`${worker!.url}/memory/events?topic=idle-w`, cursor);
+    clients.push(reader);
+    // Longer than idleCancelMs: the reader's own presence timer reports it, in its own request.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const ticks = () => reader.messages.filter((m) => m.event === "tick").length;
+    assert.ok(ticks() > 10, `still producing (${ticks()} ticks)`);
+    assert.ok(!reader.messages.some((m) => m.event === "herald.end"), "not ended while read");
+    await reader.close();
+    // Watch the broker's state without becoming a reader (a reader would keep it running).
+    await until(
+      async () => {
+        const state = await (await fetch(`${worker!.url}/memory/stream-state?topic=idle-w`)).json();
+        return state?.end !== null;
+      },
+      "the stream to end once its reader left",
+      20_000,
+    );
+    const replay = await openCollecting(`${worker!.url}/memory/events?topic=idle-w`, cursor);
+    clients.push(replay);
+    await replay.ended;
+    const end = JSON.parse(replay.messages.at(-1)!.data);
+    assert.deepEqual(end, { status: "cancelled", reason: "unwatched" });
+    // From the end: 204, no body.
+    const last = await fetch(`${worker!.url}/memory/events?topic=idle-w`);
+    assert.equal(last.status, 204);
+    await last.body?.cancel();
+  });
+
   it("a cursor from workerd resumes exactly on a Bun hub over the same store", async () => {
     const first = await openCollecting(`${worker!.url}/upstash/events?topic=v`);
     clients.push(first);
