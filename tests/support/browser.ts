@@ -68,11 +68,14 @@ function pidsUsing(userDataDir: string): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { launchChromium } from "./browser.ts";
  * const chromium = await launchChromium();
  * try {
  *   const page = await chromium.newPage();
- *   await page.goto("http://127.0.0.1:8000/");
+ *   await page.setContent("<title>Herald</title><p>hi</p>");
+ *   assert.equal(await page.title(), "Herald");
+ *   assert.equal(await page.textContent("p"), "hi");
  * } finally {
  *   await chromium.close();
  * }
