@@ -12,7 +12,12 @@ import { ServerError } from "./errors.ts";
 import { signToken } from "./jwt.ts";
 import { allowMethods, methodNotAllowed } from "./methods.ts";
 import { requestLimits } from "./request_limits.ts";
-import { allowedTopics, authenticateSubscriber, streamLifetime } from "./subscribe_request.ts";
+import {
+  allowedTopics,
+  authenticateSubscriber,
+  checkCursorLength,
+  streamLifetime,
+} from "./subscribe_request.ts";
 import { subscriptionResponse } from "./subscription_response.ts";
 import { createLiveStats } from "./live_stats.ts";
 import { Metrics, streamGauges } from "./metrics.ts";
@@ -188,6 +193,7 @@ export function createApp(options: AppOptions): Hono<{ Bindings: AppBindings }> 
     limits.authFailures.check(address); // a right guess from a throttled address: still 429
     limits.subscribesPerToken.take(tokenKey);
     const topics = allowedTopics(c.req.queries("topic"), claims, config.maxTopicsPerSubscription);
+    checkCursorLength(request);
     const release = limits.connections.acquire(tokenKey, address);
     const response = await subscriptionResponse(hub, request, {
       topics,

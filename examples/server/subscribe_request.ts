@@ -1,6 +1,6 @@
 // What `GET /v1/events` reads from a request before it subscribes: who asks (the token), what for
 // (the topics, checked against the token), and for how long the stream may stay open (never past
-// the token's expiry). The cursor is `hub.response`'s to read.
+// the token's expiry). The cursor is `hub.response`'s to read; only its length is checked here.
 import type { ServerConfig } from "./config.ts";
 import { findToken } from "./credentials.ts";
 import { ServerError } from "./errors.ts";
@@ -9,7 +9,11 @@ import { topicAllowed } from "./topic_patterns.ts";
 
 /** A requested topic longer than this is refused before it is matched against the token's
  * patterns (the hub accepts far shorter names; this only bounds the matching work). */
-export const MAX_REQUESTED_TOPIC_CHARS = 1024;
+export const MAX_REQUESTED_TOPIC_CHARS = 256;
+/** The longest resume cursor looked at: a signed cursor of 32 topics is under 900 characters.
+ * A longer `Last-Event-ID` is refused before the hub verifies it, so no client can make the
+ * server hash (or remember) kilobytes of made-up cursor per request. */
+export const MAX_CURSOR_CHARS = 1024;
 /** The longest a timer can wait in every runtime (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -106,6 +110,31 @@ export function allowedTopics(
     );
   }
   return topics;
+}
+
+/**
+ * Refuses a resume cursor (`Last-Event-ID`, else `?lastEventId=`) longer than
+ * {@link MAX_CURSOR_CHARS} with `cursor-invalid`; `hub.response` checks the rest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkCursorLength } from "./subscribe_request.ts";
+ * checkCursorLength(new Request("http://x/?lastEventId=h1.e.t.0"));
+ * const long = new Request("http://x/", { headers: { "last-event-id": "h1." + "0".repeat(2000) } });
+ * assert.throws(() => checkCursorLength(long), { code: "cursor-invalid" });
+ * ```
+ */
+export function checkCursorLength(request: Request): void {
+  const cursor = request.headers.get("last-event-id") ||
+    new URL(request.url).searchParams.get("lastEventId") || "";
+  if (cursor.length > MAX_CURSOR_CHARS) {
+    throw new ServerError(
+      "cursor-invalid",
+      `Last-Event-ID is ${cursor.length} characters long; no cursor of this server is longer ` +
+        `than ${MAX_CURSOR_CHARS}. Reconnect without it to start from now.`,
+    );
+  }
 }
 
 /**

@@ -23,6 +23,8 @@
  * ```
  */
 export function patternMatches(pattern: string, topic: string): boolean {
+  // Every character of a pattern takes at least one of the topic (a `*` one or more).
+  if (pattern.length > topic.length) return false;
   let p = 0;
   let t = 0;
   let starP = -1; // index of the most recent `*` in the pattern

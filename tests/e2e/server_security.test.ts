@@ -306,6 +306,27 @@ describe(`reference server security on ${runtime}`, { timeout: 240_000 }, () => 
     honest.close();
   });
 
+  it("refuses a resume cursor longer than any it makes before verifying it, holding nothing", async () => {
+    const topic = freshTopic();
+    const before = server.rssBytes();
+    for (let i = 0; i < 1500; i++) {
+      // Distinct, long, made-up cursors (14 KB fits every runtime's header limit).
+      const cursor = `h1.${i}.` + "x".repeat(14_000);
+      const refused = refusal(
+        await subscribe(topic, await mint({ topics: [topic] }), { "last-event-id": cursor }),
+      );
+      assert.deepEqual([refused.status, refused.code], [400, "cursor-invalid"]);
+    }
+    const after = server.rssBytes();
+    if (before !== undefined && after !== undefined) {
+      // Remembering each of them would take 40 MiB and more.
+      assert.ok(
+        after - before < 24 * 2 ** 20,
+        `grew ${Math.round((after - before) / 2 ** 20)} MiB`,
+      );
+    }
+  });
+
   it("answers a 1,000,000-deep JSON body with 400 body-invalid, not a crash", async () => {
     const topic = freshTopic();
     for (
