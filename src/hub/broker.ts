@@ -146,7 +146,22 @@ export interface StreamAppend {
   unwatchedMs: number;
 }
 
-/** What {@link StreamBroker.touchPresence} is given: one call for all of a hub's topics. */
+/**
+ * What {@link StreamBroker.touchPresence} is given: one call for all of a hub's topics.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { PresenceTouch } from "@herald/sse/broker";
+ * import { MemoryBroker } from "@herald/sse";
+ * const broker = new MemoryBroker();
+ * const { fence } = await broker.claimStream("s", { owner: "p", leaseMs: 5000, ttlMs: 1000 });
+ * const touch: PresenceTouch = { owner: "hub-1", topics: ["s"], left: [], ttlMs: 3000 };
+ * assert.deepEqual(await broker.touchPresence(touch), []); // nothing ended lost
+ * const answer = await broker.appendStream("s", fence!, [], { seq: 1, leaseMs: 5000, ttlMs: 1000 });
+ * assert.equal(answer.readers, 1);
+ * ```
+ */
 export interface PresenceTouch {
   /** The hub's random id: each hub counts once per topic, whatever its number of readers. */
   owner: string;
@@ -158,7 +173,28 @@ export interface PresenceTouch {
   ttlMs: number;
 }
 
-/** Who hears of {@link StreamBroker.cancelStream}: the producer's hub. */
+/**
+ * Who hears of {@link StreamBroker.cancelStream}: the producer's hub.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CancelWatcher } from "@herald/sse/broker";
+ * import { MemoryBroker } from "@herald/sse";
+ * const broker = new MemoryBroker();
+ * await broker.claimStream("s", { owner: "p", leaseMs: 5000, ttlMs: 1000 });
+ * const heard: string[] = [];
+ * const stop = new AbortController();
+ * const watcher: CancelWatcher = {
+ *   onCancel: (_topic, reason) => heard.push(reason),
+ *   signal: stop.signal,
+ * };
+ * await broker.watchCancel("s", watcher);
+ * await broker.cancelStream("s", "stop button");
+ * assert.deepEqual(heard, ["stop button"]);
+ * stop.abort();
+ * ```
+ */
 export interface CancelWatcher {
   /** Called (as a method) when a cancel of the watched topic is asked for. */
   onCancel(topic: string, reason: string): void;

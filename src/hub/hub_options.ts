@@ -3,7 +3,22 @@
 import type { SSELogger, SSEResponseOptions } from "../server/options.ts";
 import type { Broker } from "./broker.ts";
 
-/** Options of `createHub`. */
+/**
+ * Options of `createHub`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHub, type HubOptions, MemoryBroker } from "@herald/sse";
+ * const options: HubOptions = {
+ *   broker: new MemoryBroker({ maxEventsPerTopic: 5_000 }),
+ *   cursorSecret: "a secret of at least 16 characters",
+ *   maxTopicsPerSubscription: 8,
+ * };
+ * const hub = createHub(options);
+ * assert.equal(hub.broker, options.broker);
+ * ```
+ */
 export interface HubOptions {
   /** Where topics live: `new MemoryBroker()` for one isolate, `UpstashBroker` across isolates. */
   broker: Broker;
@@ -32,7 +47,22 @@ export interface HubOptions {
   logger?: SSELogger;
 }
 
-/** Options of `hub.subscribe`. */
+/**
+ * Options of `hub.subscribe`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHub, MemoryBroker, type SubscribeOptions } from "@herald/sse";
+ * const hub = createHub({ broker: new MemoryBroker() });
+ * const controller = new AbortController();
+ * const options: SubscribeOptions = { topics: ["b", "a"], signal: controller.signal };
+ * const reader = (await hub.subscribe(options)).getReader();
+ * assert.match((await reader.read()).value!.id!, /^h1\./);
+ * controller.abort();
+ * assert.equal((await reader.read()).done, true);
+ * ```
+ */
 export interface SubscribeOptions {
   /** The topics, validated, de-duplicated and sorted (the cursor follows that order). */
   topics: readonly string[];

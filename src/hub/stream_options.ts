@@ -76,7 +76,26 @@ export interface StreamWriter<Events extends SSEEventMap = SSEEventMap> {
   readonly signal: AbortSignal;
 }
 
-/** Options of `hub.startStream`. */
+/**
+ * Options of `hub.startStream`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHub, MemoryBroker, type StreamOptions } from "@herald/sse";
+ * const running: Promise<unknown>[] = [];
+ * const options: StreamOptions = {
+ *   coalesceMs: 50, // one broker call per 50 ms of tokens
+ *   idleCancelMs: 30_000, // nobody reads for 30 s: stop the model call
+ *   ttlMs: 600_000, // resumable for 10 minutes after the end
+ *   waitUntil: (promise) => running.push(promise), // ctx.waitUntil on Workers
+ * };
+ * const hub = createHub({ broker: new MemoryBroker() });
+ * await hub.startStream("answer:opts", (out) => out.write("hi"), options);
+ * assert.equal(running.length, 1);
+ * await running[0];
+ * ```
+ */
 export interface StreamOptions {
   /**
    * Writes within this window after the first unsent one go to the broker as one append (one
@@ -114,7 +133,23 @@ export interface StreamOptions {
   logger?: SSELogger;
 }
 
-/** What `hub.startStream` resolves. */
+/**
+ * What `hub.startStream` resolves.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHub, MemoryBroker, type StartedStream } from "@herald/sse";
+ * const hub = createHub({ broker: new MemoryBroker() });
+ * const produce = async () => await new Promise((resolve) => setTimeout(resolve, 10));
+ * const [first, second]: StartedStream[] = await Promise.all([
+ *   hub.startStream("answer:once", produce),
+ *   hub.startStream("answer:once", produce),
+ * ]);
+ * assert.deepEqual([first.started, second.started], [true, false]);
+ * assert.equal(first.cursor, second.cursor);
+ * ```
+ */
 export interface StartedStream {
   /** Whether this call's `produce` runs (false: another call's does, or the stream ended). */
   started: boolean;

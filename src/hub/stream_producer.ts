@@ -116,7 +116,8 @@ export class StreamProducer {
         onCancel: (_topic, reason) => this.cancel(reason),
         signal: this.#watch.signal,
       };
-      broker.watchCancel(topic, watcher).catch((error) => {
+      // A microtask later, so even a watchCancel that throws at once only costs speed.
+      Promise.resolve().then(() => broker.watchCancel!(topic, watcher)).catch((error) => {
         // Appends still report a cancel; only its speed suffers.
         this.#plan.logger.error(
           `Herald startStream: watching "${topic}" for a cancel failed; a cancel is noticed at ` +
