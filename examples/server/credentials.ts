@@ -71,6 +71,19 @@ async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
+// The configured keys' digests, made once: only keys this server holds are ever stored here,
+// never what a client sends.
+const keyDigests = new Map<string, Promise<Uint8Array>>();
+
+function keyDigest(key: string): Promise<Uint8Array> {
+  let found = keyDigests.get(key);
+  if (!found) {
+    found = digest(key);
+    keyDigests.set(key, found);
+  }
+  return found;
+}
+
 /**
  * Which of `keys` the request's `Authorization: Bearer <key>` is, or `undefined`. Keys are
  * compared as SHA-256 digests in constant time, and every key is compared, so timing reveals
@@ -94,7 +107,7 @@ export async function bearerKeyOf(
   const givenDigest = await digest(given);
   let matched: string | undefined;
   for (const key of keys) {
-    if (timingSafeEqual(givenDigest, await digest(key)) && matched === undefined) matched = key;
+    if (timingSafeEqual(givenDigest, await keyDigest(key)) && matched === undefined) matched = key;
   }
   return matched;
 }
