@@ -125,7 +125,7 @@ if tonumber(ARGV[2]) > tonumber(st[3]) then
 end
 local readers, unwatched = 0, 0
 if not ended then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', fmt(now))
   readers = redis.call('ZCARD', KEYS[3])
   if readers == 0 then unwatched = math.max(0, now - (tonumber(st[5]) or now)) end
 end
@@ -182,8 +182,8 @@ for i = 1, #KEYS / 3 do
         finish(stream, state, presence, ARGV[3], ARGV[5 + i], LOST, tonumber(st[3]), tonumber(ARGV[4]))
         ended[#ended + 1] = ARGV[5 + i]
       else
-        redis.call('ZADD', presence, now + ttl, ARGV[1])
-        redis.call('PEXPIRE', presence, ttl * 2)
+        redis.call('ZADD', presence, fmt(now + ttl), ARGV[1])
+        redis.call('PEXPIRE', presence, fmt(ttl * 2))
         if (tonumber(st[4]) or 0) < now + ttl then redis.call('HSET', state, 'seen', fmt(now + ttl)) end
       end
     elseif redis.call('ZREM', presence, ARGV[1]) == 1 and redis.call('ZCARD', presence) == 0 then
