@@ -174,7 +174,9 @@ describe("README", () => {
   });
 
   it("links only to documents that exist in the repository", () => {
-    const links = [...readme.matchAll(/\]:\s*(\S+)|\]\((\S+?)\)/g)].map(([, a, b]) => a ?? b);
+    // Reference definitions (`[name]: url` at the start of a line) and inline links (`](url)`).
+    const links = [...readme.matchAll(/^\[[^\]]+\]:\s*(\S+)|\]\((\S+?)\)/gm)]
+      .map(([, a, b]) => a ?? b);
     const missing = links
       .filter((link) => link.startsWith(REPOSITORY_URL + "/"))
       .map((link) => link.slice(REPOSITORY_URL.length).replace(/^\/(blob|tree)\/main\//, ""))
