@@ -194,6 +194,7 @@ export const PAGE_SCRIPT = /* js */ `
       $("subscribe-error").textContent = "Name at least one topic.";
       return;
     }
+    $("publish-topic").value = topics[0]; // publish where the log listens, unless changed
     const query = topics.map((t) => "topic=" + encodeURIComponent(t)).join("&");
     setState($("state"), "connecting");
     stopLog = followStream("/v1/events?" + query, {

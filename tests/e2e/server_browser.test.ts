@@ -572,7 +572,10 @@ describe(
         assert.equal(lost.topic, "restart");
         assert.equal(lost.reason, "reset");
         assert.deepEqual(log.slice(3).map((e) => e.data), ["after-1", "after-2"]);
-        await page.screenshot({ path: join(screenshots, `server-page-restart-${runtime}.png`) });
+        await page.screenshot({
+          path: join(screenshots, `server-page-restart-${runtime}.png`),
+          fullPage: true,
+        });
       } finally {
         await page.close();
       }
@@ -653,7 +656,10 @@ describe(
           ["message", "after-1"],
         ]);
         assert.equal(new Set(log.map((e) => e.id)).size, 5);
-        await page.screenshot({ path: join(screenshots, `server-page-upstash-${runtime}.png`) });
+        await page.screenshot({
+          path: join(screenshots, `server-page-upstash-${runtime}.png`),
+          fullPage: true,
+        });
       } finally {
         await page.close();
       }
