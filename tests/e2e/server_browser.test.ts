@@ -313,10 +313,14 @@ describe(
           null,
           { timeout: WAIT_MS },
         );
-        const [scrollWidth, innerWidth] = await page.evaluate(() => [
-          document.documentElement.scrollWidth,
-          globalThis.innerWidth,
-        ]);
+        const [scrollWidth, innerWidth] = await page.evaluate(() => {
+          // Runs in the page: the browser's globals, which this file's type library lacks.
+          const view = globalThis as unknown as {
+            innerWidth: number;
+            document: { documentElement: { scrollWidth: number } };
+          };
+          return [view.document.documentElement.scrollWidth, view.innerWidth];
+        });
         assert.ok(scrollWidth <= innerWidth, `scrollWidth ${scrollWidth} > ${innerWidth}`);
         await page.screenshot({
           path: join(screenshots, `server-page-phone-${runtime}.png`),
