@@ -15,7 +15,10 @@ import { type RunningServer, serve } from "./serve.ts";
 export interface FakeModelOptions {
   /** Tokens in the answer. Default 20. */
   tokens?: number;
-  /** Delay before each token, in ms. Default 10. */
+  /**
+   * Token `k` is sent `(k + 1) * paceMs` after the request (tokens due together go in one chunk).
+   * Default 10.
+   */
   paceMs?: number;
   /** Send the provider's in-stream error event after this many tokens (then end the body). */
   errorAfter?: number;
@@ -258,16 +261,32 @@ export async function startFakeModelServer(
           controller.close();
           return;
         }
+        // Token k is due `(k + 1) * paceMs` after the request: a late timer (a loaded machine)
+        // sends every token due at once, in one chunk, so the answer keeps its length in time.
+        let due = options.tokens;
         if (options.paceMs > 0) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            timer = setTimeout(resolve, options.paceMs);
-          });
-          wake = undefined;
-          if (record.end !== undefined) return;
+          const dueAt = (k: number) => record.startedMs + (k + 1) * options.paceMs;
+          const waitMs = dueAt(i) - Date.now();
+          if (waitMs > 0) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              timer = setTimeout(resolve, waitMs);
+            });
+            wake = undefined;
+            if (record.end !== undefined) return;
+          }
+          due = Math.floor((Date.now() - record.startedMs) / options.paceMs);
         }
-        record.tokensSent++;
-        controller.enqueue(encoder.encode(frames.token(i)));
+        const last = Math.min(
+          Math.max(due, i + 1),
+          options.tokens,
+          options.dropAfter ?? Infinity,
+          options.errorAfter ?? Infinity,
+        );
+        let chunk = "";
+        for (let k = i; k < last; k++) chunk += frames.token(k);
+        record.tokensSent = last;
+        controller.enqueue(encoder.encode(chunk));
       },
       cancel() {
         // Deno and Bun call this as soon as the client's connection closes.

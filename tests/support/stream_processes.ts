@@ -78,7 +78,7 @@ export function stopStreamProcess(server: StreamProcess | undefined): Promise<vo
       clearTimeout(force);
       resolve();
     });
-    server.child.kill("SIGCONT");
+    signal(server, "SIGCONT");
     server.child.kill("SIGTERM");
   });
 }
@@ -94,5 +94,19 @@ export function killStreamProcess(server: StreamProcess): Promise<void> {
 
 /** Freezes (SIGSTOP) or thaws (SIGCONT) a process this module started. */
 export function freezeStreamProcess(server: StreamProcess, frozen: boolean): void {
-  server.child.kill(frozen ? "SIGSTOP" : "SIGCONT");
+  signal(server, frozen ? "SIGSTOP" : "SIGCONT");
+}
+
+/**
+ * Sends a signal by PID, not with `child.kill`: Deno's `ChildProcess.kill` records any signal it
+ * sent as the way the child ended, so after a SIGSTOP it sends nothing more (no SIGCONT, no
+ * SIGKILL) and never emits `exit` (seen with Deno 2.9.6).
+ */
+function signal(server: StreamProcess, name: "SIGSTOP" | "SIGCONT"): void {
+  if (server.exited) return;
+  try {
+    process.kill(server.pid, name);
+  } catch {
+    // It exited between the check and the signal: nothing left to freeze or thaw.
+  }
 }
