@@ -385,7 +385,11 @@ describe("relayModelStream: writing", () => {
 
   it("options.map shapes each token: a string is written as plain data", async () => {
     const upstream = sseResponse([chatChunk("x"), chatChunk("y"), "data: [DONE]\n\n"]);
-    const { out, written } = recordingOut();
+    const written: string[] = [];
+    const out = {
+      write: (event: string) => written.push(event),
+      signal: new AbortController().signal,
+    };
     await relayModelStream(upstream, out, { map: (text) => text.toUpperCase() });
     assert.deepEqual(written, ["X", "Y"]);
   });

@@ -46,7 +46,7 @@ export type ModelStreamErrorCode =
  * import assert from "node:assert/strict";
  * import { ModelStreamError, relayModelStream } from "./relay_model_stream.ts";
  * const upstream = new Response('{"error":{"message":"bad key"}}', { status: 401 });
- * const out = { write() {}, signal: new AbortController().signal };
+ * const out = { write(_event: unknown) {}, signal: new AbortController().signal };
  * const error = await relayModelStream(upstream, out).catch((e) => e);
  * assert.ok(error instanceof ModelStreamError);
  * assert.equal(error.code, "model-status");
@@ -70,32 +70,43 @@ export class ModelStreamError extends HeraldError {
   }
 }
 
-/** One event as {@link relayModelStream} writes it: `data` as the hub stores it. */
+/** An event {@link relayModelStream} may write through a `map`: `data` as the hub stores it. */
 export interface ModelStreamEvent {
   event?: string;
   data?: unknown;
 }
 
+/** What {@link relayModelStream} writes per text delta unless `map` says otherwise. */
+export type ModelTokenEvent = { event: "token"; data: { text: string } };
+
 /**
  * Where {@link relayModelStream} writes: the `out` a hub stream's producer is given (any object
- * with `write` and `signal` fits). `write` may return a promise; it is awaited, so a writer that
+ * with `write` and `signal` fits). `write` must take the events the relay writes, so the `out` of
+ * `startStream<{ token: { text: string } }>` fits the default and the `out` of another event map
+ * needs a `map` to its events. `write` may return a promise; it is awaited, so a writer that
  * pushes back slows the relay instead of buffering the whole answer.
  */
-export interface ModelStreamOutput {
-  write(event: string | ModelStreamEvent): unknown;
+export interface ModelStreamOutput<Event extends string | ModelStreamEvent = ModelTokenEvent> {
+  /** A property, not a method, so that TypeScript checks what `out.write` accepts strictly. */
+  write: (event: Event) => unknown;
   /** Aborts when the stream is cancelled: the relay stops reading and cancels the upstream body. */
   readonly signal: AbortSignal;
 }
 
+/** The events an `out` takes. */
+type EventOf<Out extends ModelStreamOutput<never>> = Parameters<Out["write"]>[0];
+
 /** Options of {@link relayModelStream}. */
-export interface RelayModelStreamOptions {
+export interface RelayModelStreamOptions<
+  Event extends string | ModelStreamEvent = ModelTokenEvent,
+> {
   /** The provider's format. Default: detected from the first event the provider sends. */
   format?: ModelStreamFormat;
   /**
    * What one text delta becomes. Default `{ event: "token", data: { text } }`; return a string to
    * write it as plain `data`.
    */
-  map?: (text: string) => string | ModelStreamEvent;
+  map?: (text: string) => Event;
   /** The most bytes one upstream line or event may take. Default 1 MiB, as the parser's. */
   maxEventBytes?: number;
 }
@@ -133,7 +144,7 @@ const SKIP: Step = { kind: "skip" };
 const END: Step = { kind: "end" };
 const INVALID: Step = { kind: "invalid" };
 
-const defaultMap = (text: string): ModelStreamEvent => ({ event: "token", data: { text } });
+const defaultMap = (text: string): ModelTokenEvent => ({ event: "token", data: { text } });
 
 /**
  * Relays a streamed model answer into a hub stream's `out`: parses the provider's SSE `Response`
@@ -167,6 +178,25 @@ const defaultMap = (text: string): ModelStreamEvent => ({ event: "token", data: 
  * assert.deepEqual(result, { format: "openai", tokens: 2 });
  * ```
  *
+ * Into an `out` of other events, `map` says what each text delta becomes (and is required: the
+ * types check that `out` takes what is written):
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { relayModelStream } from "./relay_model_stream.ts";
+ * const upstream = new Response('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: [DONE]\n\n', {
+ *   headers: { "content-type": "text/event-stream" },
+ * });
+ * const written: { event: "delta"; data: string }[] = [];
+ * const out = {
+ *   write: (event: { event: "delta"; data: string }) => written.push(event),
+ *   signal: new AbortController().signal,
+ * };
+ * await relayModelStream(upstream, out, { map: (text) => ({ event: "delta", data: text }) });
+ * assert.deepEqual(written, [{ event: "delta", data: "Hi" }]);
+ * // @ts-expect-error: without map the relay writes token events, which this out does not take
+ * const refusedByTypes = () => relayModelStream(upstream, out);
+ * ```
+ *
  * In a producer, with the fetch bound to the stream's signal:
  * ```ts ignore
  * await hub.startStream(topic, async (out) => {
@@ -180,14 +210,19 @@ const defaultMap = (text: string): ModelStreamEvent => ({ event: "token", data: 
  * });
  * ```
  */
-export async function relayModelStream(
+export async function relayModelStream<Out extends ModelStreamOutput<never> = ModelStreamOutput>(
   upstream: Response,
-  out: ModelStreamOutput,
-  options: RelayModelStreamOptions = {},
+  out: Out,
+  // Without `map` the relay writes token events, so `out` must take them; with `map`, its events.
+  ...[options]: ModelTokenEvent extends EventOf<Out>
+    ? [options?: RelayModelStreamOptions<EventOf<Out>>]
+    : [options: RelayModelStreamOptions<EventOf<Out>> & { map: (text: string) => EventOf<Out> }]
 ): Promise<ModelStreamResult> {
+  const settings: RelayModelStreamOptions<string | ModelStreamEvent> = options ?? {};
+  const write = out.write as (event: string | ModelStreamEvent) => unknown;
   const { signal } = out;
-  const map = options.map ?? defaultMap;
-  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const map = settings.map ?? defaultMap;
+  const maxEventBytes = settings.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   if (signal.aborted) {
     await upstream.body?.cancel(signal.reason).catch(ignoreCancelFailure);
     throw signal.reason;
@@ -211,7 +246,7 @@ export async function relayModelStream(
     reader.cancel(signal.reason).catch(ignoreCancelFailure);
   };
   signal.addEventListener("abort", onAbort, { once: true });
-  let format = options.format;
+  let format = settings.format;
   let tokens = 0;
   try {
     for (;;) {
@@ -237,7 +272,7 @@ export async function relayModelStream(
       const step = format === "anthropic" ? anthropicStep(message) : openaiStep(message);
       if (step.kind === "text") {
         tokens++;
-        await out.write(map(step.text));
+        await write(map(step.text));
         continue;
       }
       if (step.kind === "end") {

@@ -83,7 +83,7 @@ describe(`resumable streams on MemoryBroker (host: ${runtime}, seed ${seed})`, (
     // Its faults reach relayModelStream as the provider's would.
     const relay = async (query: string) => {
       const upstream = await fetch(`${model.completionsUrl}?${query}`, { method: "POST" });
-      const out = { write() {}, signal: new AbortController().signal };
+      const out = { write(_event: unknown) {}, signal: new AbortController().signal };
       return await relayModelStream(upstream, out).catch((error) => error);
     };
     const dropped = await relay("tag=self-drop&tokens=10&paceMs=1&dropAfter=3");
