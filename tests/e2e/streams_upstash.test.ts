@@ -353,6 +353,54 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
     );
   });
 
+  it("a claim whose reply is lost after Redis applied it (the client retries) still starts the stream: started, one producer, the whole answer", async () => {
+    const lossy = await lossyUpstash();
+    const producer = await startProcess("deno", { STREAM_UPSTASH_URL: lossy.url });
+    extra.push(producer);
+    const topic = newTopic("claim-reply-lost");
+    // The first script a fresh process runs for startStream is its claim.
+    lossy.loseReplies(/"eval"/i, 1);
+    const started = await startStream(producer.url, topic, { tokens: 50, paceMs: 2 });
+    assert.equal(lossy.lostReplies, 1, "the claim's reply was lost");
+    assert.equal(started.started, true, `the only call claimed the stream, so it produces`);
+    const result = await readWithConnect(`${onBun!.url}/events?topic=${topic}`, {
+      cursor: started.cursor,
+      timeoutMs: 60_000,
+    });
+    assertWholeAnswer(result, 50, { status: "done" }, `reader\n${outputs()}`);
+    assert.equal(modelRequestsOf(model.requests, topic).length, 1);
+  });
+
+  it("an end whose reply is lost after Redis applied it: the stream ends done and its producer is not told it lost its lease", async () => {
+    const lossy = await lossyUpstash();
+    const producer = await startProcess("bun", { STREAM_UPSTASH_URL: lossy.url });
+    extra.push(producer);
+    const topic = newTopic("end-reply-lost");
+    // The append that ends the stream carries its end's data, as JSON inside the JSON body.
+    lossy.loseReplies(/\\"status\\":\\"done\\"/, 1);
+    const { cursor } = await startStream(producer.url, topic, { tokens: 30, paceMs: 2 });
+    const result = await readWithConnect(`${onDeno!.url}/events?topic=${topic}`, {
+      cursor,
+      timeoutMs: 60_000,
+    });
+    assertWholeAnswer(result, 30, { status: "done" }, `reader\n${outputs()}`);
+    assert.equal(lossy.lostReplies, 1, "the end's reply was lost");
+    await until(async () => {
+      const [record] = await producersOf(producer);
+      return record?.outcome !== "running";
+    }, "the producer to return");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const [record] = await producersOf(producer);
+    assert.equal(record.outcome, "returned", JSON.stringify(record));
+    assert.equal(
+      record.aborted,
+      false,
+      `a producer whose end was written is not aborted: ${JSON.stringify(record)}\n` +
+        producer.output().slice(-2000),
+    );
+    assert.doesNotMatch(producer.output(), /lost its lease/);
+  });
+
   it("cost: a 2,000-token answer produced over 4 s with coalesceMs 50 costs at most ~100 Upstash requests for its writes, not 2,000", async () => {
     const topic = newTopic("cost");
     const tokens = 2_000;
@@ -385,6 +433,18 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
     assert.ok(writes >= 2, `the REST server counted the producer's requests (${writes})`);
     assert.ok(writes <= bound, `${writes} requests for ${tokens} tokens (bound ${bound})`);
   });
+
+  /** A proxy in front of the REST server that can lose replies (see chaos_proxy.ts). */
+  async function lossyUpstash(): Promise<ChaosProxy> {
+    const proxy = await startChaosProxy({
+      targetPort: Number(new URL(upstash.url).port),
+      random: seededRandom(seed),
+      cutAfterBytes: { min: 0, max: 0 },
+      maxCuts: 0,
+    });
+    proxies.push(proxy);
+    return proxy;
+  }
 
   async function waitForModelRequest(topic: string) {
     await until(() => modelRequestsOf(model.requests, topic).length > 0, "the model request");

@@ -18,6 +18,13 @@ export interface ChaosProxyOptions {
   cutAfterBytes: { min: number; max: number };
   /** Connections cut at most this many times in all; later ones pass untouched. Default ∞. */
   maxCuts?: number;
+  /**
+   * Lose replies: a request whose bytes match `pattern` goes to the server, and when its reply
+   * starts the client's connection is dropped with nothing of it forwarded. The server did the
+   * work; the client's fetch fails as if the network had, and a client that retries sends it
+   * again. At most `times` replies.
+   */
+  loseReplyTo?: { pattern: RegExp; times: number };
 }
 
 /** A running proxy, from {@link startChaosProxy}. */
@@ -29,6 +36,10 @@ export interface ChaosProxy {
   readonly connections: number;
   /** Connections cut so far. */
   readonly cuts: number;
+  /** Replies lost so far (`loseReplyTo`). */
+  readonly lostReplies: number;
+  /** From now on, loses the replies of the next `times` requests matching `pattern`. */
+  loseReplies(pattern: RegExp, times: number): void;
   /** Turns cutting on or off for the connections that open from now on. */
   cutting: boolean;
   /** Closes every connection and stops listening. */
@@ -53,6 +64,9 @@ export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy>
   const sockets = new Set<Socket>();
   let connections = 0;
   let cuts = 0;
+  let lostReplies = 0;
+  let lose = options.loseReplyTo && { ...options.loseReplyTo };
+  const decoder = new TextDecoder("latin1");
   const proxy = { cutting: true } as ChaosProxy;
 
   const server: Server = createServer((client) => {
@@ -75,11 +89,30 @@ export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy>
       upstream.destroy();
       forget();
     };
+    // The request bytes seen since the last reply (a small window: a match may span chunks).
+    let requestTail = "";
+    let loseNextReply = false;
     client.on("data", (chunk: Uint8Array) => {
-      if (!cut) upstream.write(chunk);
+      if (cut) return;
+      if (lose && lose.times > 0) {
+        requestTail = (requestTail + decoder.decode(chunk)).slice(-64 * 1024);
+        if (lose.pattern.test(requestTail)) {
+          loseNextReply = true;
+          requestTail = "";
+        }
+      }
+      upstream.write(chunk);
     });
     upstream.on("data", (chunk: Uint8Array) => {
       if (cut) return;
+      if (loseNextReply && lose && lose.times > 0) {
+        cut = true;
+        lostReplies++;
+        lose.times--;
+        destroyBoth();
+        return;
+      }
+      requestTail = "";
       if (passed + chunk.length <= budget) {
         passed += chunk.length;
         client.write(chunk);
@@ -111,6 +144,10 @@ export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy>
         port: { value: port },
         connections: { get: () => connections },
         cuts: { get: () => cuts },
+        lostReplies: { get: () => lostReplies },
+        loseReplies: {
+          value: (pattern: RegExp, times: number) => (lose = { pattern, times }),
+        },
       });
       proxy.stop = () =>
         new Promise<void>((done) => {
