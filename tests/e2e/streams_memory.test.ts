@@ -245,6 +245,54 @@ describe(`resumable streams on MemoryBroker (host: ${runtime}, seed ${seed})`, (
     assert.equal(back.statuses.at(-1), 204, summarize(back.statuses));
   });
 
+  it("idleCancelMs: a stream nobody ever reads is cancelled unwatched idleCancelMs after its start", async () => {
+    const topic = newTopic("never-read");
+    const idleCancelMs = 800;
+    const startedMs = Date.now();
+    const { cursor } = await startStream(server.url, topic, {
+      tokens: 5_000,
+      paceMs: 5,
+      idleCancelMs,
+    });
+    const [request] = await waitForRequest(topic);
+    await until(() => request.closedMs !== undefined, "the model request to close", 15_000);
+    const elapsedMs = request.closedMs! - startedMs;
+    assert.ok(elapsedMs <= idleCancelMs + 2_000, `closed ${elapsedMs} ms after the start`);
+    assert.ok(elapsedMs >= idleCancelMs - 250, `not before idleCancelMs (${elapsedMs} ms)`);
+    const late = await readWithConnect(`${server.url}/events?topic=${topic}`, {
+      cursor,
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual(late.tokens, answerTokens(late.tokens.length));
+    assert.deepEqual(late.end, { status: "cancelled", reason: "unwatched" });
+  });
+
+  it("ttlMs: an ended stream stays resumable for ttlMs, then expires, and its topic starts anew", async () => {
+    const topic = newTopic("ttl");
+    const ttlMs = 1_000;
+    const first = await startStream(server.url, topic, { tokens: 5, paceMs: 1, ttlMs });
+    const events = `${server.url}/events?topic=${topic}`;
+    assertWholeAnswer(
+      await readWithConnect(events, { cursor: first.cursor, timeoutMs: 30_000 }),
+      5,
+      { status: "done" },
+      "within ttlMs",
+    );
+    const again = await startStream(server.url, topic, { tokens: 5, paceMs: 1, ttlMs });
+    assert.deepEqual(again, { started: false, cursor: first.cursor }, "ended, within ttlMs");
+    await new Promise((resolve) => setTimeout(resolve, ttlMs + 500));
+    const later = await startStream(server.url, topic, { tokens: 7, paceMs: 1, ttlMs });
+    assert.equal(later.started, true, "expired: a new stream");
+    assert.notEqual(later.cursor, first.cursor);
+    assertWholeAnswer(
+      await readWithConnect(events, { cursor: later.cursor, timeoutMs: 30_000 }),
+      7,
+      { status: "done" },
+      "the new stream",
+    );
+    assert.equal(modelRequestsOf(model.requests, topic).length, 2);
+  });
+
   it("idleCancelMs: a reader that stays keeps the answer running to done", async () => {
     const topic = newTopic("watched");
     const idleCancelMs = 500;

@@ -121,7 +121,7 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
     await upstash?.stop();
   });
 
-  it("exactly once under chaos: readers on both processes, cut mid-chunk and dropped after k events, through upstream drops, each get every token once, in order, then herald.end done, then 204", async () => {
+  it("exactly once under chaos: readers on both processes, cut mid-chunk and dropped after k events, through upstream drops and 5xx, each get every token once, in order, then herald.end done, then 204", async () => {
     const topic = newTopic("chaos");
     const tokens = 400;
     const { started, cursor } = await startStream(onDeno!.url, topic, {
@@ -156,6 +156,8 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
     for (const [at, mode] of [[60, "abort"], [160, "stall"], [260, "close"]] as const) {
       await until(() => request.tokensSent >= at || request.closedMs !== undefined, `${at} tokens`);
       drops += upstash.dropSubscriptions({ mode });
+      // And the next few requests of anyone (appends, reads, pings) fail with a 503.
+      if (mode === "stall") upstash.failNext(3, 503);
     }
     const results = await Promise.all(readers);
     results.forEach((result, i) =>
@@ -399,6 +401,31 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
         producer.output().slice(-2000),
     );
     assert.doesNotMatch(producer.output(), /lost its lease/);
+  });
+
+  it("exactly once when a third of the producer's script replies are lost after Redis applied them (the client retries each)", async () => {
+    const lossy = await lossyUpstash();
+    const producer = await startProcess("deno", { STREAM_UPSTASH_URL: lossy.url });
+    extra.push(producer);
+    const topic = newTopic("replies-lost");
+    lossy.loseReplies(/"eval"/i, 40, 0.33);
+    const tokens = 300;
+    const { started, cursor } = await startStream(producer.url, topic, {
+      tokens,
+      paceMs: 5,
+      coalesceMs: 20,
+    });
+    assert.equal(started, true);
+    const url = `${onBun!.url}/events?topic=${topic}`;
+    const results = await Promise.all([
+      readWithConnect(url, { cursor, timeoutMs: 90_000 }),
+      readWithEventSource(url, { cursor, timeoutMs: 90_000 }),
+    ]);
+    results.forEach((result, i) =>
+      assertWholeAnswer(result, tokens, { status: "done" }, `reader #${i}\n${outputs()}`)
+    );
+    assert.ok(lossy.lostReplies >= 10, `replies were lost (${lossy.lostReplies})`);
+    assert.equal(modelRequestsOf(model.requests, topic).length, 1);
   });
 
   it("cost: a 2,000-token answer produced over 4 s with coalesceMs 50 costs at most ~100 Upstash requests for its writes, not 2,000", async () => {

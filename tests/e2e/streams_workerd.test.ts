@@ -112,6 +112,43 @@ describe("resumable streams on workerd", { skip: runtime !== "bun" }, () => {
       assert.deepEqual(result.end, { status: "cancelled", reason: "stop-button" }, output());
       assert.deepEqual(result.tokens, answerTokens(result.tokens.length));
     });
+
+    it(`${kind}: idleCancelMs: when the reader on another request leaves, the producer's model request is closed within idleCancelMs + 2 s`, async () => {
+      const base = `${worker!.url}/${kind}`;
+      const topic = newTopic(`${kind}-idle`);
+      const idleCancelMs = 1_000;
+      const { cursor } = await startStream(base, topic, {
+        tokens: 100_000,
+        paceMs: 5,
+        idleCancelMs,
+      });
+      const leave = new AbortController();
+      const reader = readWithConnect(`${base}/events?topic=${topic}`, {
+        cursor,
+        timeoutMs: 60_000,
+        signal: leave.signal,
+      });
+      await until(() => modelRequestsOf(model.requests, topic).length > 0, "the model request");
+      const [request] = modelRequestsOf(model.requests, topic);
+      await until(() => request.tokensSent >= 30, "30 tokens");
+      leave.abort();
+      const leftMs = Date.now();
+      await reader;
+      await until(
+        () => request.closedMs !== undefined,
+        "the unwatched model request to close",
+        idleCancelMs + 15_000,
+      );
+      assert.ok(
+        request.closedMs! - leftMs <= idleCancelMs + 2_000,
+        `closed ${request.closedMs! - leftMs} ms after the reader left\n${output()}`,
+      );
+      const back = await readWithConnect(`${base}/events?topic=${topic}`, {
+        cursor,
+        timeoutMs: 30_000,
+      });
+      assert.deepEqual(back.end, { status: "cancelled", reason: "unwatched" }, output());
+    });
   }
 
   it("a stream produced on workerd over Upstash is read whole by a hub on the host", async () => {

@@ -24,7 +24,7 @@ export interface ChaosProxyOptions {
    * work; the client's fetch fails as if the network had, and a client that retries sends it
    * again. At most `times` replies.
    */
-  loseReplyTo?: { pattern: RegExp; times: number };
+  loseReplyTo?: { pattern: RegExp; times: number; probability?: number };
 }
 
 /** A running proxy, from {@link startChaosProxy}. */
@@ -38,8 +38,11 @@ export interface ChaosProxy {
   readonly cuts: number;
   /** Replies lost so far (`loseReplyTo`). */
   readonly lostReplies: number;
-  /** From now on, loses the replies of the next `times` requests matching `pattern`. */
-  loseReplies(pattern: RegExp, times: number): void;
+  /**
+   * From now on, loses the replies of requests matching `pattern`, each with `probability`
+   * (default 1), `times` replies in all.
+   */
+  loseReplies(pattern: RegExp, times: number, probability?: number): void;
   /** Turns cutting on or off for the connections that open from now on. */
   cutting: boolean;
   /** Closes every connection and stops listening. */
@@ -97,7 +100,7 @@ export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy>
       if (lose && lose.times > 0) {
         requestTail = (requestTail + decoder.decode(chunk)).slice(-64 * 1024);
         if (lose.pattern.test(requestTail)) {
-          loseNextReply = true;
+          loseNextReply = options.random.next() < (lose.probability ?? 1);
           requestTail = "";
         }
       }
@@ -146,7 +149,9 @@ export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy>
         cuts: { get: () => cuts },
         lostReplies: { get: () => lostReplies },
         loseReplies: {
-          value: (pattern: RegExp, times: number) => (lose = { pattern, times }),
+          value: (pattern: RegExp, times: number, probability = 1) => {
+            lose = { pattern, times, probability };
+          },
         },
       });
       proxy.stop = () =>
