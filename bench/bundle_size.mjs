@@ -82,15 +82,24 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const lines = [
-  "| import | minified | gzip |",
-  "| --- | ---: | ---: |",
-  ...rows.map((r) =>
-    `| \`${r.name}\` (everything it exports) | ${kb(r.minified)} | ${kb(r.gzip)} |`
-  ),
-  ...parserRows.map((r) => `| ${r.name} alone | ${kb(r.minified)} | ${kb(r.gzip)} |`),
+const cells = [
+  ...rows.map((r) => [`\`${r.name}\` (everything it exports)`, kb(r.minified), kb(r.gzip)]),
+  ...parserRows.map((r) => [`${r.name} alone`, kb(r.minified), kb(r.gzip)]),
 ];
-const table = lines.join("\n");
+// Padded as deno fmt pads a table, so the README stays formatted after a rewrite.
+const head = ["import", "minified", "gzip"];
+const widths = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
+const line = (row) =>
+  `| ${
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(" | ")
+  } |`;
+const table = [
+  `| ${head[0].padEnd(widths[0])} | ${head[1].padStart(widths[1])} | ${
+    head[2].padStart(widths[2])
+  } |`,
+  `| ${"-".repeat(widths[0])} | ${"-".repeat(widths[1] - 1)}: | ${"-".repeat(widths[2] - 1)}: |`,
+  ...cells.map(line),
+].join("\n");
 const bunVersion = spawnSync(bun, ["--version"], { encoding: "utf8" }).stdout.trim();
 const caption = `\`bun build --minify --target=browser\` (bun ${bunVersion}), peer dependencies ` +
   `external, gzip -9; ${new Date().toISOString().slice(0, 10)}.`;
@@ -115,7 +124,7 @@ if (process.argv.includes("--write")) {
   if (from === -1 || to === -1) {
     console.error(`bench/README.md has no ${start} ... ${end} section: table not written`);
   } else {
-    const section = `${start}\n${table}\n\n${caption}\n${end}`;
+    const section = `${start}\n\n${table}\n\n${caption}\n\n${end}`;
     writeFileSync(readmePath, readme.slice(0, from) + section + readme.slice(to + end.length));
     console.log("(table written to bench/README.md)");
   }
