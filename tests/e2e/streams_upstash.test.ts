@@ -428,6 +428,47 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
     assert.equal(modelRequestsOf(model.requests, topic).length, 1);
   });
 
+  it("readers cost no Upstash requests per reader: 40 readers on a process cost it what 1 reader does per second, while the stream runs", async () => {
+    /** The reader process's requests per second over a window in the middle of a stream. */
+    async function readerRate(readers: number): Promise<number> {
+      const topic = newTopic(`fanout-${readers}`);
+      const { cursor } = await startStream(onDeno!.url, topic, { tokens: 100_000, paceMs: 5 });
+      const stop = new AbortController();
+      const reading = Array.from(
+        { length: readers },
+        () =>
+          readWithConnect(`${onBun!.url}/events?topic=${topic}`, {
+            cursor,
+            timeoutMs: 60_000,
+            signal: stop.signal,
+          }),
+      );
+      const [request] = await waitForModelRequest(topic);
+      await until(() => request.tokensSent >= 100, "100 tokens");
+      // Every reader connected and caught up (their opening reads are behind us).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const before = requestsOf(onBun!).all;
+      const startedMs = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const rate = ((requestsOf(onBun!).all - before) * 1000) / (Date.now() - startedMs);
+      stop.abort();
+      await Promise.all(reading);
+      await cancelStream(onDeno!.url, topic, "done-measuring");
+      return rate;
+    }
+    const one = await readerRate(1);
+    const forty = await readerRate(40);
+    console.log(
+      `reader process: ${one.toFixed(1)} requests/s with 1 reader, ${forty.toFixed(1)} with 40`,
+    );
+    // Presence (every 500 ms) and the feed's ping (every 500 ms): ~4/s whatever the readers.
+    assert.ok(
+      forty <= one + 3,
+      `40 readers: ${forty.toFixed(1)}/s vs 1 reader: ${one.toFixed(1)}/s`,
+    );
+    assert.ok(forty <= 10, `${forty.toFixed(1)} requests/s`);
+  });
+
   it("cost: a 2,000-token answer produced over 4 s with coalesceMs 50 costs at most ~100 Upstash requests for its writes, not 2,000", async () => {
     const topic = newTopic("cost");
     const tokens = 2_000;
