@@ -343,7 +343,7 @@ export function streamBrokerContract(
       stop.abort();
     });
 
-    it("applies an append once: a repeated seq answers no ids and stores nothing", async () => {
+    it("applies an append once: a repeated seq answers no ids and stores nothing, even the one that ended the stream", async () => {
       const broker = make();
       const t = topic();
       const { fence, start } = await broker.claimStream(t, claimOptions);
@@ -351,8 +351,18 @@ export function streamBrokerContract(
       const again = await broker.appendStream(t, fence!, [{ data: "x" }], appendOptions(1));
       assert.equal(once.ids.length, 1);
       assert.deepEqual(again.ids, []);
+      // The reply of the end was lost and the producer sends it again: it ended, it is not lost.
+      const end = appendOptions(2, { end: { status: "done" } });
+      assert.equal((await broker.appendStream(t, fence!, [{ data: "y" }], end)).ids.length, 2);
+      assert.deepEqual((await broker.appendStream(t, fence!, [{ data: "y" }], end)).ids, []);
+      await assert.rejects(
+        broker.appendStream(t, fence!, [{ data: "z" }], appendOptions(3)),
+        leaseLost,
+      );
       const read = await broker.read([{ topic: t, after: start }], 10);
-      assert.equal(read.topics[0].entries.length, 1);
+      assert.deepEqual(read.topics[0].entries.map((e) => e.event.data), ["x", "y", {
+        status: "done",
+      }]);
     });
 
     it("ends with herald.end after the events; the end is durable, later appends are refused, a claim reports it", async () => {

@@ -41,13 +41,18 @@ local function append(stream, channel, topicJson, events, maxLen)
 end
 local function finish(stream, state, presence, channel, topicJson, endJson, ttl, maxLen)
   local ids = append(stream, channel, topicJson, { '{"event":"herald.end","data":' .. endJson .. '}' }, maxLen)
-  redis.call('HSET', state, 'status', 'ended', 'f', '', 'end', endJson, 'endId', ids[1])
+  redis.call('HSET', state, 'status', 'ended', 'end', endJson, 'endId', ids[1])
   redis.call('DEL', presence)
   redis.call('PEXPIRE', stream, ttl)
   redis.call('PEXPIRE', state, ttl)
   return ids[1]
 end
 local LOST = '{"status":"lost"}'
+-- Ends a stream whose lease expired: the fence changes too, so its producer can't write again.
+local function finishLost(stream, state, presence, channel, topicJson, ttl, maxLen)
+  redis.call('HSET', state, 'f', '')
+  return finish(stream, state, presence, channel, topicJson, LOST, ttl, maxLen)
+end
 `;
 
 /**
@@ -56,8 +61,9 @@ local LOST = '{"status":"lost"}'
  *   ARGV[1] epoch to set if the store has none, ARGV[2] the new fence, ARGV[3] owner,
  *   ARGV[4] leaseMs, ARGV[5] ttlMs, ARGV[6] notify channel, ARGV[7] the topic as JSON,
  *   ARGV[8] max events per stream (0 = none)
- * Returns JSON `[epoch, start, fence | null, end | null]`: a fence only for a new stream; a
- * running stream whose lease expired is ended `lost` first.
+ * Returns JSON `[epoch, start, fence | null, end | null]`: a fence only for a new stream (or for
+ * this very claim sent again, when the client retried after a lost reply: same fence); a running
+ * stream whose lease expired is ended `lost` first.
  */
 export const CLAIM_STREAM_SCRIPT = LIB + `
 local epoch = redis.call('GET', KEYS[1])
@@ -66,7 +72,10 @@ if not epoch then
   epoch = ARGV[1]
 end
 local now = nowMs()
-local st = redis.call('HMGET', KEYS[3], 'status', 'lease', 'start', 'end', 'ttl')
+local st = redis.call('HMGET', KEYS[3], 'status', 'lease', 'start', 'end', 'ttl', 'f')
+if st[1] == 'running' and st[6] == ARGV[2] then
+  return '["' .. epoch .. '","' .. st[3] .. '","' .. ARGV[2] .. '",null]'
+end
 if not st[1] then
   local head = '0-0'
   if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -85,7 +94,7 @@ if not st[1] then
 end
 local ended = st[4]
 if st[1] == 'running' and tonumber(st[2]) < now then
-  finish(KEYS[2], KEYS[3], KEYS[4], ARGV[6], ARGV[7], LOST, tonumber(st[5]), tonumber(ARGV[8]))
+  finishLost(KEYS[2], KEYS[3], KEYS[4], ARGV[6], ARGV[7], tonumber(st[5]), tonumber(ARGV[8]))
   ended = LOST
 end
 return '["' .. epoch .. '","' .. st[3] .. '",null,' .. (ended or 'null') .. ']'
@@ -99,15 +108,18 @@ return '["' .. epoch .. '","' .. st[3] .. '",null,' .. (ended or 'null') .. ']'
  *   "" (no end), ARGV[9..] one JSON event each
  * Returns JSON `{"lost":true}` (nothing written: not this fence's running stream) or
  * `{"ids":[...],"cancel":<reason JSON or null>,"readers":n,"unwatchedMs":ms}`. An append whose
- * seq was applied already writes nothing and answers `ids: []`.
+ * seq was applied already writes nothing and answers `ids: []`, also after the end it wrote (the
+ * client retried after a lost reply); an end written by another (`lost`) changed the fence.
  */
 export const APPEND_STREAM_SCRIPT = LIB + `
 local now = nowMs()
 local st = redis.call('HMGET', KEYS[2], 'status', 'f', 'seq', 'cancel', 'seen')
-if st[1] ~= 'running' or st[2] ~= ARGV[1] then return '{"lost":true}' end
+if not st[1] or st[2] ~= ARGV[1] then return '{"lost":true}' end
+local applied = tonumber(ARGV[2]) <= tonumber(st[3])
+if st[1] ~= 'running' and not applied then return '{"lost":true}' end
 local ids = {}
-local ended = false
-if tonumber(ARGV[2]) > tonumber(st[3]) then
+local ended = st[1] ~= 'running'
+if not applied then
   local events = {}
   for i = 9, #ARGV do events[#events + 1] = ARGV[i] end
   ids = append(KEYS[1], ARGV[5], ARGV[6], events, tonumber(ARGV[7]))
@@ -148,7 +160,7 @@ local now = nowMs()
 local st = redis.call('HMGET', KEYS[2], 'status', 'lease', 'cancel', 'ttl')
 if st[1] ~= 'running' then return 0 end
 if tonumber(st[2]) < now then
-  finish(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], LOST, tonumber(st[4]), tonumber(ARGV[4]))
+  finishLost(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(st[4]), tonumber(ARGV[4]))
   return 0
 end
 local reason = st[3]
@@ -179,7 +191,7 @@ for i = 1, #KEYS / 3 do
   if st[1] == 'running' then
     if i <= reading then
       if tonumber(st[2]) < now then
-        finish(stream, state, presence, ARGV[3], ARGV[5 + i], LOST, tonumber(st[3]), tonumber(ARGV[4]))
+        finishLost(stream, state, presence, ARGV[3], ARGV[5 + i], tonumber(st[3]), tonumber(ARGV[4]))
         ended[#ended + 1] = ARGV[5 + i]
       else
         redis.call('ZADD', presence, fmt(now + ttl), ARGV[1])

@@ -305,14 +305,14 @@ export class MemoryBroker implements StreamBroker {
   /** Ends a stream as `lost`: its lease expired with no end. */
   #endLost(name: string, topic: Topic, nowMs: number): StreamEnd {
     const end: StreamEnd = { status: "lost" };
+    // A new fence: whatever the old producer sends from now on is refused.
+    topic.stream!.fence = "";
     this.#end(name, topic, end, nowMs);
     return end;
   }
 
   #end(name: string, topic: Topic, end: StreamEnd, nowMs: number): string {
     const stream = topic.stream!;
-    // A new fence: whatever the old producer sends from now on is refused.
-    stream.fence = "";
     stream.end = end;
     stream.presence.clear();
     const [id] = this.#append(name, topic, [streamEndEvent(end)], nowMs);
@@ -368,7 +368,10 @@ export class MemoryBroker implements StreamBroker {
     this.#sweep(nowMs);
     const topic = this.#topics.get(topicName);
     const stream = topic?.stream;
-    if (!topic || !stream || stream.end || stream.fence !== fence) {
+    // Its own end keeps the fence (a repeat of the append that wrote it is answered as applied);
+    // an end written by another changed it.
+    const applied = stream !== undefined && options.seq <= stream.seq;
+    if (!topic || !stream || stream.fence !== fence || (stream.end && !applied)) {
       return Promise.reject(
         new BrokerError(
           "lease-lost",
@@ -378,7 +381,7 @@ export class MemoryBroker implements StreamBroker {
       );
     }
     let ids: string[] = [];
-    if (options.seq > stream.seq) {
+    if (!applied) {
       stream.seq = options.seq;
       stream.ttlMs = options.ttlMs;
       stream.leaseUntilMs = nowMs + options.leaseMs;
@@ -386,7 +389,7 @@ export class MemoryBroker implements StreamBroker {
       if (options.end) ids.push(this.#end(topicName, topic, options.end, nowMs));
       else stream.expiresAtMs = nowMs + options.leaseMs + options.ttlMs;
     }
-    const readers = this.#readers(stream, nowMs);
+    const readers = stream.end ? 0 : this.#readers(stream, nowMs);
     const answer: StreamAppend = {
       ids,
       readers,

@@ -12,6 +12,7 @@ import {
   CLAIM_STREAM_SCRIPT,
   TOUCH_PRESENCE_SCRIPT,
 } from "../../src/adapters/upstash_stream_scripts.ts";
+import { readClaimReply } from "../../src/adapters/upstash_replies.ts";
 import type { StreamAppend, StreamBroker } from "../../src/hub/broker.ts";
 import { decodeCursor } from "../../src/hub/cursor.ts";
 import { HubStreamError } from "../../src/hub/errors.ts";
@@ -547,6 +548,21 @@ describe("UpstashBroker resumable streams", () => {
     for (const reader of readers) await reader.cancel();
     for (const [k] of streams.entries()) await producer.cancelStream(`watched-${k}`);
     await Promise.all(streams.map((s) => s.run));
+  });
+
+  it("a claim the client sends again after a lost reply gets its fence again (one producer still)", async () => {
+    const prefix = `shared${++prefixCount}`;
+    const client = redis();
+    const keys = [`${prefix}:epoch`, `${prefix}:t:again`, `${prefix}:s:again`, `${prefix}:p:again`];
+    const args = ["ep0ch", "fence-1", "hub-a", "5000", "60000", `${prefix}:live`, '"again"', "0"];
+    const first = readClaimReply(await client.eval(CLAIM_STREAM_SCRIPT, keys, args));
+    const retried = readClaimReply(await client.eval(CLAIM_STREAM_SCRIPT, keys, args));
+    assert.equal(first.fence, "fence-1");
+    assert.equal(retried.fence, "fence-1", "the same claim, sent twice, is one claim");
+    const other = readClaimReply(
+      await client.eval(CLAIM_STREAM_SCRIPT, keys, ["ep0ch", "fence-2", "hub-b", ...args.slice(3)]),
+    );
+    assert.equal(other.fence, undefined, "another claim gets none");
   });
 
   it("an ended stream's keys expire ttlMs after its end (PEXPIRE)", async () => {
