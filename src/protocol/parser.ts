@@ -6,6 +6,7 @@ import { utf8Length } from "./utf8_length.ts";
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
 const LF = 10;
+const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 const BOM = 0xfeff;
@@ -80,13 +81,11 @@ export interface SSEParser {
   readonly lastEventId: string;
 }
 
-function isDigits(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 48 || code > 57) return false;
-  }
-  return true;
+/** Where a blank line starting at `at` ends (past its LF or CRLF), or -1 if none starts there. */
+function blankLineEnd(text: string, at: number): number {
+  const code = text.charCodeAt(at);
+  if (code === LF) return at + 1;
+  return code === CR && text.charCodeAt(at + 1) === LF ? at + 2 : -1;
 }
 
 /**
@@ -186,7 +185,7 @@ export function createParser(options: ParserOptions): SSEParser {
         if (value.indexOf("\0") === -1) idBuffer = blockId = value;
         break;
       case "retry":
-        if (onRetry && isDigits(value)) onRetry(parseInt(value, 10));
+        if (onRetry && /^[0-9]+$/.test(value)) onRetry(parseInt(value, 10));
         break;
       case "data":
         appendData(value);
@@ -241,138 +240,140 @@ export function createParser(options: ParserOptions): SSEParser {
     if (pendingBytes > maxLineBytes) fail("line-too-long");
   }
 
-  // One non-blank line. Checked by char codes in order of frequency (data, id, event, comment)
-  // so the common fields never slice their name or go through the string switch.
+  // One non-blank line the inlined cases of scan() did not take: a comment, a field other than
+  // data and id, a line long enough to be measured, or a line completed across chunks.
   function line(text: string, start: number, end: number): void {
     if ((end - start) * 3 > maxLineBytes) checkLine(text, start, end);
-    const first = text.charCodeAt(start);
-    if (
-      first === 100 /* d */ && text.charCodeAt(start + 1) === 97 /* a */ &&
-      text.charCodeAt(start + 2) === 116 /* t */ && text.charCodeAt(start + 3) === 97 /* a */ &&
-      text.charCodeAt(start + 4) === COLON
-    ) {
-      // charCodeAt past `end` is the line ending (or NaN), never a space: no bound check needed.
-      const from = text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5;
-      return appendData(text.slice(from, end));
-    }
-    if (first === 105 /* i */ && text.charCodeAt(start + 1) === 100 /* d */) {
-      if (text.charCodeAt(start + 2) === COLON) {
-        const value = text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
-        // The spec ignores an id containing NUL: the buffer is left as it was.
-        if (value.indexOf("\0") === -1) idBuffer = blockId = value;
-        return;
-      }
-    } else if (first === COLON) {
-      if (onComment) {
-        onComment(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
-      }
-      return;
-    }
     let colon = start;
     while (colon < end && text.charCodeAt(colon) !== COLON) colon++;
-    if (colon === end) return field(text.slice(start, end), "");
-    const from = colon + 1 < end && text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
-    field(text.slice(start, colon), text.slice(from, end));
+    // charCodeAt past `end` is the line ending (or NaN), never a space: no bound check needed.
+    const from = text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
+    if (colon === start) {
+      if (onComment) onComment(text.slice(from, end));
+    } else field(text.slice(start, colon), colon === end ? "" : text.slice(from, end));
   }
 
   function feedText(chunk: string): void {
-    let text = chunk;
+    const text = chunk;
+    let from = 0; // where the text not yet read starts
     if (text.length === 0) return;
     if (!started) {
       started = true;
-      if (text.charCodeAt(0) === BOM) text = text.slice(1);
+      if (text.charCodeAt(0) === BOM) from = 1;
     }
-    if (skipLF && text.length > 0) {
+    if (skipLF && from < text.length) {
       skipLF = false;
-      if (text.charCodeAt(0) === LF) text = text.slice(1);
+      if (text.charCodeAt(from) === LF) from++;
     }
-    if (text.length === 0) return;
-    // Where to start looking for line endings: the pending part is known to hold none, so a long
-    // line arriving in many small chunks is scanned once, not once per chunk.
-    let searchFrom = 0;
+    if (from === text.length) return;
     if (pending !== "") {
-      if (text.indexOf("\n") === -1 && text.indexOf("\r") === -1) return keepPending(text);
-      searchFrom = pending.length;
-      text = pending + text;
+      const lf = text.indexOf("\n", from);
+      const cr = text.indexOf("\r", from);
+      if (lf === -1 && cr === -1) return keepPending(from === 0 ? text : text.slice(from));
+      // The pending line is completed in a string of its own and read alone, so that the chunk
+      // is read where it lies and never copied into a larger string.
+      let end: number;
+      let next: number;
+      if (cr === -1 || (lf !== -1 && lf < cr)) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        end = cr;
+        if (cr + 1 === text.length) skipLF = true;
+        next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+      }
+      const completed = pending + text.slice(from, end);
       clearPending();
+      line(completed, 0, completed.length);
+      if (next === text.length) return;
+      from = next;
     }
+    const rest = scan(text, from);
+    if (rest < text.length) keepPending(rest === 0 ? text : text.slice(rest));
+  }
+
+  /**
+   * Reads the lines of `text` from `from` on, as far as the last line ending; returns where the
+   * rest (a line without its ending yet) starts.
+   */
+  function scan(text: string, from: number): number {
     const length = text.length;
-    let lf = text.indexOf("\n", searchFrom);
-    let cr = text.indexOf("\r", searchFrom);
-    let lineStart = 0;
-    if (cr === -1) {
-      // Hot path: a chunk without CR (almost every server ends lines with LF alone). One
-      // indexOf per line, no CR bookkeeping; a blank line dispatches without a call to line().
-      while (lf !== -1) {
-        if (lf === lineStart) dispatch();
-        else if (
-          text.charCodeAt(lineStart) === 100 /* d */ && text.charCodeAt(lineStart + 1) === 97 &&
-          text.charCodeAt(lineStart + 2) === 116 && text.charCodeAt(lineStart + 3) === 97 &&
-          text.charCodeAt(lineStart + 4) === COLON && (lf - lineStart) * 3 <= maxLineBytes
-        ) {
-          // Inlined data line, the most common line there is. Past `lf` is the next line.
-          const from = text.charCodeAt(lineStart + 5) === SPACE ? lineStart + 6 : lineStart + 5;
-          const value = text.slice(from, lf);
-          if (hasData) {
-            data += "\n" + value;
-            if (data.length * 3 > maxBytes) countData(value, 1);
-          } else if (text.charCodeAt(lf + 1) === LF && value.length * 3 <= maxBytes) {
-            // A one-line event ("data: x\n\n") that can't be over the limit: dispatch it
-            // straight away, without touching the data buffer.
-            lastEventId = idBuffer;
-            const message: SSEMessage = {
-              event: eventType === "" ? "message" : eventType,
-              data: value,
-              id: blockId,
-              lastEventId,
-            };
-            eventType = "";
-            blockId = undefined;
-            lineStart = lf + 2;
-            lf = text.indexOf("\n", lineStart);
-            onEvent(message);
-            continue;
-          } else {
-            data = value;
-            hasData = true;
-            if (value.length * 3 > maxBytes) countData(value, 0);
+    let lf = text.indexOf("\n", from);
+    let cr = text.indexOf("\r", from); // -1 in almost every chunk: servers end lines in LF
+    let lineStart = from;
+    let nul = -1; // whether `text` holds a NUL, looked up at the first id line: -1 not yet, 0, 1
+    while (lf !== -1 || cr !== -1) {
+      // Where the line ends and the next begins: at a LF, a CRLF or a lone CR.
+      let end: number;
+      let next: number;
+      if (cr === -1 || (lf !== -1 && lf < cr)) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        end = cr;
+        if (cr + 1 === length) {
+          skipLF = true;
+          next = length;
+        } else next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+      }
+      if (end === lineStart) dispatch();
+      else if (
+        text.charCodeAt(lineStart) === 100 /* d */ && text.charCodeAt(lineStart + 1) === 97 &&
+        text.charCodeAt(lineStart + 2) === 116 && text.charCodeAt(lineStart + 3) === 97 &&
+        text.charCodeAt(lineStart + 4) === COLON && (end - lineStart) * 3 <= maxLineBytes
+      ) {
+        // Inlined data line, the most common line there is. Past `end` is the line ending.
+        const from = text.charCodeAt(lineStart + 5) === SPACE ? lineStart + 6 : lineStart + 5;
+        const value = text.slice(from, end);
+        let blankEnd: number; // where a blank line right after this one ends
+        if (hasData) {
+          data += "\n" + value;
+          if (data.length * 3 > maxBytes) countData(value, 1);
+        } else if (value.length * 3 <= maxBytes && (blankEnd = blankLineEnd(text, next)) !== -1) {
+          // A one-line event ("data: x\n\n") that can't be over the limit: dispatch it
+          // straight away, without the data buffer or a turn of the loop for the blank line.
+          lastEventId = idBuffer;
+          const message: SSEMessage = {
+            event: eventType === "" ? "message" : eventType,
+            data: value,
+            id: blockId,
+            lastEventId,
+          };
+          eventType = "";
+          blockId = undefined;
+          lineStart = blankEnd;
+          // A chunk of one event ends here: no search past its end.
+          if (blankEnd === length) lf = cr = -1;
+          else {
+            if (lf !== -1 && lf < blankEnd) lf = text.indexOf("\n", blankEnd);
+            if (cr !== -1 && cr < blankEnd) cr = text.indexOf("\r", blankEnd);
           }
-        } else if (
-          // Inlined id line, the usual companion of a data line in a resumable stream.
-          text.charCodeAt(lineStart) === 105 /* i */ && text.charCodeAt(lineStart + 1) === 100 &&
-          text.charCodeAt(lineStart + 2) === COLON && (lf - lineStart) * 3 <= maxLineBytes
-        ) {
-          const value = text.slice(
-            text.charCodeAt(lineStart + 3) === SPACE ? lineStart + 4 : lineStart + 3,
-            lf,
-          );
-          if (value.indexOf("\0") === -1) idBuffer = blockId = value;
-        } else line(text, lineStart, lf);
-        lineStart = lf + 1;
-        lf = text.indexOf("\n", lineStart);
-      }
-    } else {
-      while (lf !== -1 || cr !== -1) {
-        let end: number;
-        let next: number;
-        if (cr === -1 || (lf !== -1 && lf < cr)) {
-          end = lf;
-          next = lf + 1;
+          onEvent(message);
+          continue;
         } else {
-          end = cr;
-          if (cr + 1 === length) {
-            skipLF = true;
-            next = length;
-          } else next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+          data = value;
+          hasData = true;
+          if (value.length * 3 > maxBytes) countData(value, 0);
         }
-        if (end === lineStart) dispatch();
-        else line(text, lineStart, end);
-        lineStart = next;
-        if (lf !== -1 && lf < next) lf = text.indexOf("\n", next);
-        if (cr !== -1 && cr < next) cr = text.indexOf("\r", next);
-      }
+      } else if (
+        // Inlined id line, the usual companion of a data line in a resumable stream.
+        text.charCodeAt(lineStart) === 105 /* i */ && text.charCodeAt(lineStart + 1) === 100 &&
+        text.charCodeAt(lineStart + 2) === COLON && (end - lineStart) * 3 <= maxLineBytes
+      ) {
+        const value = text.slice(
+          text.charCodeAt(lineStart + 3) === SPACE ? lineStart + 4 : lineStart + 3,
+          end,
+        );
+        // The spec ignores an id holding NUL. One look for NUL in the whole chunk spares a
+        // look in each id of a chunk without one.
+        if (nul === -1) nul = text.indexOf("\0") === -1 ? 0 : 1;
+        if (nul === 0 || value.indexOf("\0") === -1) idBuffer = blockId = value;
+      } else line(text, lineStart, end);
+      lineStart = next;
+      if (lf !== -1 && lf < next) lf = text.indexOf("\n", next);
+      if (cr !== -1 && cr < next) cr = text.indexOf("\r", next);
     }
-    if (lineStart < length) keepPending(lineStart === 0 ? text : text.slice(lineStart));
+    return lineStart;
   }
 
   return {
