@@ -118,7 +118,8 @@ export interface StreamClaim {
 /** Options of {@link StreamBroker.appendStream}. */
 export interface StreamAppendOptions {
   /** The producer's append counter, from 1: an append whose `seq` was applied already is not
-   * applied again (a retry after a lost reply), and answers `ids: []`. */
+   * applied again (a retry after a lost reply), and answers `ids: []`, also when that append
+   * ended the stream. */
   seq: number;
   /** Renews the lease for this long, in ms. */
   leaseMs: number;
