@@ -89,7 +89,9 @@ export interface SubscribeOptions {
  * });
  * const body = response.text();
  * await hub.publish("news", { data: "hi" });
- * while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+ * for (let i = 0; i < 2_000 && seen.length === 0; i++) {
+ *   await new Promise((resolve) => setTimeout(resolve, 5));
+ * }
  * controller.abort();
  * await body;
  * assert.equal(seen[0].topic, "news");
