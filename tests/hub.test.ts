@@ -365,6 +365,18 @@ describe("hub cursor signing (cursorSecret)", () => {
       );
     }
   });
+
+  it("refuses a cursor longer than any the hub makes before checking its signature", async () => {
+    const hub = createHub({
+      broker: new MemoryBroker(),
+      cursorSecret: "sixteen+ characters secret",
+    });
+    const huge = "h1." + "a".repeat(14_000) + "~" + "b".repeat(22);
+    await assert.rejects(
+      hub.subscribe({ topics: ["t"], lastEventId: huge }),
+      refused("malformed-cursor", HubCursorError),
+    );
+  });
 });
 
 async function readMessages(response: Response, count: number): Promise<SSEMessage[]> {

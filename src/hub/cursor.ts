@@ -118,7 +118,7 @@ export function encodeCursor(epoch: string, tag: string, positions: readonly str
  * ```
  */
 export function decodeCursor(text: string, sortedTopics: readonly string[]): Cursor {
-  if (typeof text !== "string" || text.length > 32 + 12 * 24 * sortedTopics.length + 64) {
+  if (typeof text !== "string" || text.length > maxCursorLength(sortedTopics.length)) {
     throw malformed("it is too long or not a string");
   }
   const parts = text.split(".");
@@ -149,6 +149,14 @@ export function decodeCursor(text: string, sortedTopics: readonly string[]): Cur
     positions.push(position);
   }
   return { epoch, positions };
+}
+
+/**
+ * The longest unsigned cursor of a subscription of `topicCount` topics, with room to spare: the
+ * version, an epoch of up to 32 characters, the tag, and at most 24 characters per position.
+ */
+export function maxCursorLength(topicCount: number): number {
+  return 64 + 32 + 24 * topicCount;
 }
 
 function malformed(why: string): HubCursorError {

@@ -5,6 +5,8 @@
 import { HubCursorError } from "./errors.ts";
 
 const SIGNATURE_BYTES = 16;
+// base64url without padding of SIGNATURE_BYTES.
+const SIGNATURE_CHARS = 22;
 // Signing runs once per delivered event per distinct cursor; subscribers of the same topics share
 // cursors, so a small cache turns N signatures per broadcast into one.
 const CACHE_ENTRIES = 4096;
@@ -24,7 +26,8 @@ export interface CursorSigner {
 }
 
 /**
- * Makes a {@link CursorSigner} from a secret (at least 16 characters).
+ * Makes a {@link CursorSigner} from a secret (at least 16 characters). `maxCursorLength` is the
+ * longest unsigned cursor the hub makes: verify refuses anything longer before hashing it.
  *
  * @example
  * ```ts
@@ -36,7 +39,10 @@ export interface CursorSigner {
  * await assert.rejects(signer.verify("h1.e.t.1" + signed.slice(8)), { code: "cursor-signature" });
  * ```
  */
-export async function createCursorSigner(secret: string): Promise<CursorSigner> {
+export async function createCursorSigner(
+  secret: string,
+  maxCursorLength = 4096,
+): Promise<CursorSigner> {
   if (typeof secret !== "string" || secret.length < 16) {
     throw new TypeError("cursorSecret must be a string of at least 16 characters.");
   }
@@ -47,25 +53,36 @@ export async function createCursorSigner(secret: string): Promise<CursorSigner> 
     false,
     ["sign"],
   );
+  // Only cursors this hub made are remembered (by sign): verify takes what a client sends, and a
+  // cache filled from there would hold whatever an attacker chose to send.
   const cache = new Map<string, string>();
-  async function signature(cursor: string): Promise<string> {
-    const cached = cache.get(cursor);
-    if (cached !== undefined) return cached;
+  async function compute(cursor: string): Promise<string> {
     const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(cursor));
-    const value = base64url(new Uint8Array(mac, 0, SIGNATURE_BYTES));
-    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
-    cache.set(cursor, value);
-    return value;
+    return base64url(new Uint8Array(mac, 0, SIGNATURE_BYTES));
   }
   return {
     async sign(cursor) {
-      return cursor + "~" + await signature(cursor);
+      let value = cache.get(cursor);
+      if (value === undefined) {
+        value = await compute(cursor);
+        if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+        cache.set(cursor, value);
+      }
+      return cursor + "~" + value;
     },
     async verify(signed) {
+      // Longer than any cursor this hub makes (plus its signature): refused before HMAC work.
+      if (typeof signed !== "string" || signed.length > maxCursorLength + 1 + SIGNATURE_CHARS) {
+        throw new HubCursorError(
+          "malformed-cursor",
+          `Last-Event-ID is longer than any cursor of this hub: it is not one. ` +
+            "cursor of this hub. Reconnect without Last-Event-ID to start from now.",
+        );
+      }
       const tilde = signed.indexOf("~");
       const cursor = tilde === -1 ? signed : signed.slice(0, tilde);
       const given = tilde === -1 ? "" : signed.slice(tilde + 1);
-      const expected = await signature(cursor);
+      const expected = cache.get(cursor) ?? await compute(cursor);
       // Length-independent comparison: no early exit on the first differing character.
       let diff = given.length ^ expected.length;
       for (let i = 0; i < expected.length; i++) {

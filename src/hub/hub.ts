@@ -1,7 +1,7 @@
 import type { SSEEvent } from "../protocol/types.ts";
 import type { SSEEventMap } from "../server/writer.ts";
 import type { Broker, HubEvent, StreamBroker } from "./broker.ts";
-import { decodeCursor, encodeCursor, topicsTag } from "./cursor.ts";
+import { decodeCursor, encodeCursor, maxCursorLength, topicsTag } from "./cursor.ts";
 import { createCursorSigner, type CursorSigner } from "./cursor_signing.ts";
 import { newEpoch } from "./epoch.ts";
 import type {
@@ -134,7 +134,9 @@ export function createHub(options: HubOptions): Hub {
     );
   }
   let signer: Promise<CursorSigner> | undefined;
-  if (options.cursorSecret !== undefined) signer = createCursorSigner(options.cursorSecret);
+  if (options.cursorSecret !== undefined) {
+    signer = createCursorSigner(options.cursorSecret, maxCursorLength(maxTopics));
+  }
   // This hub's id in the broker's leases and presence reports.
   const owner = newEpoch();
   const streams = isStreamBroker(broker) ? broker : undefined;
