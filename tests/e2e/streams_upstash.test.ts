@@ -227,6 +227,39 @@ describe(`resumable streams on UpstashBroker, Deno and Bun processes (seed ${see
     }
   });
 
+  it("producer death with nobody watching: a reader who comes after the lease expired gets the tokens, then herald.end lost, within 2 s", async () => {
+    const victim = await startProcess("bun");
+    extra.push(victim);
+    const topic = newTopic("killed-unwatched");
+    const leaseMs = 1_500;
+    const { cursor } = await startStream(victim.url, topic, {
+      tokens: 100_000,
+      paceMs: 5,
+      coalesceMs: 20,
+      leaseMs,
+    });
+    const [request] = await waitForModelRequest(topic);
+    await until(() => request.tokensSent >= 40, "40 tokens");
+    await killStreamProcess(victim);
+    await new Promise((resolve) => setTimeout(resolve, leaseMs + 500));
+    const arrivedMs = Date.now();
+    const result = await readWithConnect(`${onDeno!.url}/events?topic=${topic}`, {
+      cursor,
+      timeoutMs: 60_000,
+    });
+    const context = `${JSON.stringify(result.end)} ${summarize(result.statuses)}\n${outputs()}`;
+    assert.equal(result.end?.status, "lost", context);
+    assert.ok(result.endMs! - arrivedMs <= 2_000, `lost ${result.endMs! - arrivedMs} ms after`);
+    assert.ok(result.tokens.length >= 1, context);
+    assert.deepEqual(result.tokens, answerTokens(result.tokens.length));
+    assert.equal(result.statuses.at(-1), 204, context);
+    // The stream has ended: starting it again runs nothing and answers the same cursor.
+    assert.deepEqual(await startStream(onBun!.url, topic, { tokens: 5 }), {
+      started: false,
+      cursor,
+    });
+  });
+
   it("a stale producer that comes back cannot write: frozen past its lease it is ended lost; thawed, its writes are refused, its signal aborts, and readers see nothing after herald.end", async () => {
     const stale = await startProcess("bun");
     extra.push(stale);
