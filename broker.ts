@@ -36,3 +36,4 @@ export type {
 } from "./src/hub/broker.ts";
 export { BrokerError, type BrokerErrorCode } from "./src/hub/errors.ts";
 export { comparePositions } from "./src/hub/position.ts";
+export { STREAM_END_EVENT, type StreamEnd } from "./src/hub/stream_end.ts";

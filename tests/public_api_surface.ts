@@ -214,7 +214,7 @@ export const PUBLIC_SURFACE: Readonly<Record<string, Surface>> = {
     ],
   },
   "./broker": {
-    values: ["BrokerError", "comparePositions"],
+    values: ["BrokerError", "comparePositions", "STREAM_END_EVENT"],
     types: [
       "Broker",
       "BrokerEntry",
@@ -229,6 +229,7 @@ export const PUBLIC_SURFACE: Readonly<Record<string, Surface>> = {
       "StreamBroker",
       "StreamClaim",
       "StreamClaimOptions",
+      "StreamEnd",
       "TopicRead",
     ],
   },
