@@ -1,7 +1,8 @@
 // The Upstash broker's live feed: one subscribe stream (or one poll loop) that serves every local
 // listener of the isolate (or of one request, on Workers), reference-counted per topic.
 //
-// Liveness: Upstash's subscribe stream says nothing when it ends or stalls (FIELD-NOTES), so the
+// Liveness: Upstash's subscribe stream says nothing when it ends or stalls (the client reports no
+// end), so the
 // feed publishes a ping on its own channel every `pingIntervalMs` and expects it back within
 // `pingTimeoutMs`. On a lost ping or a stream error it re-subscribes, waits for Redis' subscribe
 // confirmation, then reads every tracked topic after the last id it delivered (exclusive XRANGE),

@@ -1,8 +1,8 @@
 // One subscriber: live first, then history strictly after the cursor, then live with the overlap
 // dropped by position. A publisher only appends to this subscriber's live buffer and resolves a
 // promise; the events move in the subscriber's own continuation (a stream's `pull`, or the loop
-// of `sendTo`), so on Workers every write happens in the request that owns the response
-// (FIELD-NOTES).
+// of `sendTo`), so on Workers every write happens in the request that owns the response (Workers
+// flush another request's stream only when that request does I/O of its own).
 //
 // Shaped for fan-out at 10k subscribers per isolate: one object per subscriber with its state in
 // fields and its behaviour on the prototype (no closures per subscriber), the subscription itself
