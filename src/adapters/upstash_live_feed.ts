@@ -2,9 +2,8 @@
 // listener of the isolate (or of one request, on Workers), reference-counted per topic.
 //
 // Liveness: Upstash's subscribe stream says nothing when it ends or stalls (the client reports no
-// end), so the
-// feed publishes a ping on its own channel every `pingIntervalMs` and expects it back within
-// `pingTimeoutMs`. On a lost ping or a stream error it re-subscribes, waits for Redis' subscribe
+// end), so the feed publishes a ping on its own channel every `pingIntervalMs` and expects it back
+// within `pingTimeoutMs`. On a lost ping or a stream error it re-subscribes, waits for Redis' subscribe
 // confirmation, then reads every tracked topic after the last id it delivered (exclusive XRANGE),
 // and only then releases what the new stream buffered meanwhile: nothing lost, nothing twice.
 //
