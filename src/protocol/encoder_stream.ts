@@ -16,13 +16,22 @@ import type { SSEEvent } from "./types.ts";
  * assert.equal(await response.text(), "data: hi\n\nevent: end\ndata: \n\n");
  * ```
  */
+// One chunk may wait unread on the readable side: with the default of none, every chunk handed
+// straight to a waiting read() would still signal backpressure and be answered with a new
+// promise (Web Streams' TransformStream), a cost paid per event by a reader that keeps up.
+const READABLE_STRATEGY = { highWaterMark: 1 };
+
 export class SSEEncoderStream extends TransformStream<SSEEvent, Uint8Array> {
   constructor() {
     const encoder = new TextEncoder();
-    super({
-      transform(event, controller) {
-        controller.enqueue(encoder.encode(encodeEvent(event)));
+    super(
+      {
+        transform(event, controller) {
+          controller.enqueue(encoder.encode(encodeEvent(event)));
+        },
       },
-    });
+      undefined,
+      READABLE_STRATEGY,
+    );
   }
 }

@@ -34,23 +34,32 @@ export type SSEParserStreamOptions = Omit<ParserOptions, "onEvent">;
  * assert.deepEqual(seen, [{ event: "message", data: "hello", id: "1", lastEventId: "1" }]);
  * ```
  */
+// One event may wait unread on the readable side: with the default of none, every event handed
+// straight to a waiting read() would still signal backpressure and be answered with a new
+// promise (Web Streams' TransformStream), a cost paid per event by a reader that keeps up.
+const READABLE_STRATEGY = { highWaterMark: 1 };
+
 export class SSEParserStream extends TransformStream<string | Uint8Array, SSEMessage> {
   #parser: SSEParser | undefined;
 
   constructor(options: SSEParserStreamOptions = {}) {
     let parser: SSEParser | undefined;
-    super({
-      start(controller) {
-        parser = createParser({ ...options, onEvent: (message) => controller.enqueue(message) });
+    super(
+      {
+        start(controller) {
+          parser = createParser({ ...options, onEvent: (message) => controller.enqueue(message) });
+        },
+        transform(chunk) {
+          parser!.feed(chunk);
+        },
+        flush() {
+          // The end of the stream: an event without its blank line is discarded, as the spec says.
+          parser!.reset();
+        },
       },
-      transform(chunk) {
-        parser!.feed(chunk);
-      },
-      flush() {
-        // The end of the stream: an event without its blank line is discarded, as the spec says.
-        parser!.reset();
-      },
-    });
+      undefined,
+      READABLE_STRATEGY,
+    );
     this.#parser = parser;
   }
 
