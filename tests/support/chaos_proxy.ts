@@ -1,7 +1,7 @@
 // A TCP proxy on 127.0.0.1 that cuts connections mid-stream: each connection gets a random budget
 // of bytes from the server, and when a chunk crosses it, only the part within the budget goes to
-// the client before both sides are destroyed. So a client sees what a dropped mobile connection
-// gives it: a response cut anywhere, inside an event, inside a UTF-8 character, inside the
+// the client before the connection is dropped (a FIN or a reset). So a client sees what a dropped
+// mobile connection gives it: a response cut anywhere, inside an event, inside a UTF-8 character, inside the
 // headers. Runs on Deno and Bun (node:net).
 import { createServer, type Server, type Socket } from "node:net";
 import { connect as connectTcp } from "node:net";
@@ -121,13 +121,23 @@ export function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy>
         client.write(chunk);
         return;
       }
-      // The chunk crosses the budget: deliver its head, then drop the connection (no FIN).
+      // The chunk crosses the budget: deliver its head, then drop the connection, mostly with
+      // a FIN after the head (a body that ends mid-event), a quarter of the time with a
+      // reset (which also discards what the client's kernel held unread: a harsher drop).
       cut = true;
       cuts++;
       const head = chunk.subarray(0, budget - passed);
       passed = budget;
-      if (head.length > 0) client.write(head, destroyBoth);
-      else destroyBoth();
+      const drop = options.random.next() < 0.25 ? destroyBoth : () => {
+        // Not through destroyBoth: the client's side must close with a FIN, after its bytes.
+        upstream.removeAllListeners("close");
+        upstream.removeAllListeners("error");
+        upstream.on("error", () => {});
+        upstream.destroy();
+        client.end();
+      };
+      if (head.length > 0) client.write(head, drop);
+      else drop();
     });
     client.on("end", () => upstream.end());
     upstream.on("end", () => client.end());
