@@ -67,6 +67,7 @@ export {
   type ModelStreamFormat,
   type ModelStreamOutput,
   type ModelStreamResult,
+  type ModelTokenEvent,
   relayModelStream,
   type RelayModelStreamOptions,
 } from "./src/hub/relay_model_stream.ts";

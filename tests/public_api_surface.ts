@@ -202,6 +202,7 @@ export const PUBLIC_SURFACE: Readonly<Record<string, Surface>> = {
       "ModelStreamFormat",
       "ModelStreamOutput",
       "ModelStreamResult",
+      "ModelTokenEvent",
       "RelayModelStreamOptions",
       "StartedStream",
       "StreamBroker",
