@@ -1,6 +1,11 @@
 import { encodeEvent } from "./encode.ts";
 import type { SSEEvent } from "./types.ts";
 
+// One chunk may wait unread on the readable side: with the default of none, every chunk handed
+// straight to a waiting read() would still signal backpressure and be answered with a new
+// promise (Web Streams' TransformStream), a cost paid per event by a reader that keeps up.
+const READABLE_STRATEGY = { highWaterMark: 1 };
+
 /**
  * A TransformStream from events to UTF-8 `text/event-stream` bytes. An event the encoder refuses
  * (anything {@link encodeEvent} refuses: `null`, a throwing getter, unserialisable data...)
@@ -16,11 +21,6 @@ import type { SSEEvent } from "./types.ts";
  * assert.equal(await response.text(), "data: hi\n\nevent: end\ndata: \n\n");
  * ```
  */
-// One chunk may wait unread on the readable side: with the default of none, every chunk handed
-// straight to a waiting read() would still signal backpressure and be answered with a new
-// promise (Web Streams' TransformStream), a cost paid per event by a reader that keeps up.
-const READABLE_STRATEGY = { highWaterMark: 1 };
-
 export class SSEEncoderStream extends TransformStream<SSEEvent, Uint8Array> {
   constructor() {
     const encoder = new TextEncoder();

@@ -18,6 +18,11 @@ import type { SSEMessage } from "./types.ts";
  */
 export type SSEParserStreamOptions = Omit<ParserOptions, "onEvent">;
 
+// One event may wait unread on the readable side: with the default of none, every event handed
+// straight to a waiting read() would still signal backpressure and be answered with a new
+// promise (Web Streams' TransformStream), a cost paid per event by a reader that keeps up.
+const READABLE_STRATEGY = { highWaterMark: 1 };
+
 /**
  * A TransformStream from `text/event-stream` text or bytes to dispatched events. Bytes are decoded
  * as UTF-8 in the same hop (no separate `TextDecoderStream`), with exactly one leading BOM
@@ -34,11 +39,6 @@ export type SSEParserStreamOptions = Omit<ParserOptions, "onEvent">;
  * assert.deepEqual(seen, [{ event: "message", data: "hello", id: "1", lastEventId: "1" }]);
  * ```
  */
-// One event may wait unread on the readable side: with the default of none, every event handed
-// straight to a waiting read() would still signal backpressure and be answered with a new
-// promise (Web Streams' TransformStream), a cost paid per event by a reader that keeps up.
-const READABLE_STRATEGY = { highWaterMark: 1 };
-
 export class SSEParserStream extends TransformStream<string | Uint8Array, SSEMessage> {
   #parser: SSEParser | undefined;
 
