@@ -32,11 +32,10 @@ export class SSEParseError extends HeraldError {
     super(
       code,
       code === "line-too-long"
-        ? `A line longer than maxEventBytes (${limitBytes} bytes, plus 8 for its field name) ` +
-          "arrived. " +
-          "Raise maxEventBytes if the server really sends lines this long."
-        : `An event's data grew past maxEventBytes (${limitBytes} bytes) before its blank line. ` +
-          "Raise maxEventBytes if the server really sends events this large.",
+        ? `A line past maxEventBytes (${limitBytes} bytes + 8 for its field name) arrived: ` +
+          "raise maxEventBytes if the server sends lines this long."
+        : `An event's data grew past maxEventBytes (${limitBytes} bytes): raise maxEventBytes ` +
+          "if the server sends events this large.",
     );
     this.limitBytes = limitBytes;
   }

@@ -81,13 +81,6 @@ export interface SSEParser {
   readonly lastEventId: string;
 }
 
-/** Where a blank line starting at `at` ends (past its LF or CRLF), or -1 if none starts there. */
-function blankLineEnd(text: string, at: number): number {
-  const code = text.charCodeAt(at);
-  if (code === LF) return at + 1;
-  return code === CR && text.charCodeAt(at + 1) === LF ? at + 2 : -1;
-}
-
 /**
  * Creates a parser that follows the WHATWG "Server-sent events" parsing and dispatch rules under
  * any chunking: CR, LF and CRLF endings (a CRLF may be split across chunks, with empty chunks
@@ -160,18 +153,29 @@ export function createParser(options: ParserOptions): SSEParser {
   }
 
   function dispatch(): void {
-    lastEventId = idBuffer;
-    if (!hasData) {
-      dropEvent();
-      return;
+    if (hasData) {
+      const value = data;
+      data = "";
+      hasData = false;
+      dataBytes = -1;
+      return dispatchLine(value);
     }
+    lastEventId = idBuffer;
+    eventType = "";
+    blockId = undefined;
+  }
+
+  /** Dispatches an event of `value` (the data buffer, or a one-line event's data straight). */
+  function dispatchLine(value: string): void {
+    lastEventId = idBuffer;
     const message: SSEMessage = {
       event: eventType === "" ? "message" : eventType,
-      data,
+      data: value,
       id: blockId,
       lastEventId,
     };
-    dropEvent();
+    eventType = "";
+    blockId = undefined;
     onEvent(message);
   }
 
@@ -210,40 +214,31 @@ export function createParser(options: ParserOptions): SSEParser {
    * measures all of `data`, later ones only the line just added (and its LF separator).
    */
   function countData(value: string, separatorBytes: number): void {
-    if (data.length > maxBytes) fail("event-too-large");
     dataBytes = dataBytes < 0 ? utf8Length(data) : dataBytes + separatorBytes + utf8Length(value);
     if (dataBytes > maxBytes) fail("event-too-large");
   }
 
-  /** Called for a line longer than a third of the line limit in UTF-16 units. */
-  function checkLine(text: string, start: number, end: number): void {
-    if (end - start > maxLineBytes || utf8Length(text, start, end) > maxLineBytes) {
-      fail("line-too-long");
-    }
-  }
-
   /** Holds `text` (no line ending, not empty) as the start, or the next part, of a line. */
   function keepPending(text: string): void {
-    if (pending === "") pending = text;
-    else pending += text;
+    pending += text;
     if (pending.length * 3 <= maxLineBytes) return;
-    if (pending.length > maxLineBytes) fail("line-too-long");
     if (pendingBytes < 0) pendingBytes = utf8Length(pending);
     else {
       pendingBytes += utf8Length(text);
       // A surrogate pair split between chunks of text: 3 + 3 counted, 4 bytes written.
-      const first = text.charCodeAt(0);
-      if (pendingEndsInHigh && first >= 0xdc00 && first <= 0xdfff) pendingBytes -= 2;
+      if (pendingEndsInHigh && (text.charCodeAt(0) & 0xfc00) === 0xdc00) pendingBytes -= 2;
     }
-    const last = text.charCodeAt(text.length - 1);
-    pendingEndsInHigh = last >= 0xd800 && last <= 0xdbff;
+    pendingEndsInHigh = (text.charCodeAt(text.length - 1) & 0xfc00) === 0xd800;
     if (pendingBytes > maxLineBytes) fail("line-too-long");
   }
 
   // One non-blank line the inlined cases of scan() did not take: a comment, a field other than
   // data and id, a line long enough to be measured, or a line completed across chunks.
   function line(text: string, start: number, end: number): void {
-    if ((end - start) * 3 > maxLineBytes) checkLine(text, start, end);
+    // A UTF-16 code unit is 1 to 3 bytes: measure only a line that may be over the limit.
+    if ((end - start) * 3 > maxLineBytes && utf8Length(text, start, end) > maxLineBytes) {
+      fail("line-too-long");
+    }
     let colon = start;
     while (colon < end && text.charCodeAt(colon) !== COLON) colon++;
     // charCodeAt past `end` is the line ending (or NaN), never a space: no bound check needed.
@@ -288,67 +283,45 @@ export function createParser(options: ParserOptions): SSEParser {
       if (next === text.length) return;
       from = next;
     }
-    const rest = scan(text, from);
-    if (rest < text.length) keepPending(rest === 0 ? text : text.slice(rest));
+    scan(text, from);
   }
 
   /**
-   * Reads the lines of `text` from `from` on, as far as the last line ending; returns where the
-   * rest (a line without its ending yet) starts.
+   * Reads the lines of `text` from `from` on, and keeps the rest (a line without its ending yet)
+   * as pending. Almost every server ends lines with LF alone: such a chunk is read here, a chunk
+   * with a CR in it by scanMixed(). Two loops, so that each is compiled for the chunks it reads:
+   * a runtime that optimised one loop for LF-only text can take long to recover once CRs show up
+   * (seen with Bun: a CRLF stream read 3-5x slower after LF-only ones).
    */
-  function scan(text: string, from: number): number {
+  function scan(text: string, from: number): void {
+    const firstCR = text.indexOf("\r", from);
+    if (firstCR !== -1) return scanMixed(text, from, firstCR);
     const length = text.length;
     let lf = text.indexOf("\n", from);
-    let cr = text.indexOf("\r", from); // -1 in almost every chunk: servers end lines in LF
     let lineStart = from;
     let nul = -1; // whether `text` holds a NUL, looked up at the first id line: -1 not yet, 0, 1
-    while (lf !== -1 || cr !== -1) {
-      // Where the line ends and the next begins: at a LF, a CRLF or a lone CR.
-      let end: number;
-      let next: number;
-      if (cr === -1 || (lf !== -1 && lf < cr)) {
-        end = lf;
-        next = lf + 1;
-      } else {
-        end = cr;
-        if (cr + 1 === length) {
-          skipLF = true;
-          next = length;
-        } else next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
-      }
-      if (end === lineStart) dispatch();
+    while (lf !== -1) {
+      if (lf === lineStart) dispatch();
       else if (
         text.charCodeAt(lineStart) === 100 /* d */ && text.charCodeAt(lineStart + 1) === 97 &&
         text.charCodeAt(lineStart + 2) === 116 && text.charCodeAt(lineStart + 3) === 97 &&
-        text.charCodeAt(lineStart + 4) === COLON && (end - lineStart) * 3 <= maxLineBytes
+        text.charCodeAt(lineStart + 4) === COLON && (lf - lineStart) * 3 <= maxLineBytes
       ) {
-        // Inlined data line, the most common line there is. Past `end` is the line ending.
-        const from = text.charCodeAt(lineStart + 5) === SPACE ? lineStart + 6 : lineStart + 5;
-        const value = text.slice(from, end);
-        let blankEnd: number; // where a blank line right after this one ends
+        // Inlined data line, the most common line there is. Past `lf` is the next line.
+        const value = text.slice(
+          text.charCodeAt(lineStart + 5) === SPACE ? lineStart + 6 : lineStart + 5,
+          lf,
+        );
         if (hasData) {
           data += "\n" + value;
           if (data.length * 3 > maxBytes) countData(value, 1);
-        } else if (value.length * 3 <= maxBytes && (blankEnd = blankLineEnd(text, next)) !== -1) {
+        } else if (text.charCodeAt(lf + 1) === LF && value.length * 3 <= maxBytes) {
           // A one-line event ("data: x\n\n") that can't be over the limit: dispatch it
           // straight away, without the data buffer or a turn of the loop for the blank line.
-          lastEventId = idBuffer;
-          const message: SSEMessage = {
-            event: eventType === "" ? "message" : eventType,
-            data: value,
-            id: blockId,
-            lastEventId,
-          };
-          eventType = "";
-          blockId = undefined;
-          lineStart = blankEnd;
+          lineStart = lf + 2;
           // A chunk of one event ends here: no search past its end.
-          if (blankEnd === length) lf = cr = -1;
-          else {
-            if (lf !== -1 && lf < blankEnd) lf = text.indexOf("\n", blankEnd);
-            if (cr !== -1 && cr < blankEnd) cr = text.indexOf("\r", blankEnd);
-          }
-          onEvent(message);
+          lf = lineStart === length ? -1 : text.indexOf("\n", lineStart);
+          dispatchLine(value);
           continue;
         } else {
           data = value;
@@ -358,22 +331,72 @@ export function createParser(options: ParserOptions): SSEParser {
       } else if (
         // Inlined id line, the usual companion of a data line in a resumable stream.
         text.charCodeAt(lineStart) === 105 /* i */ && text.charCodeAt(lineStart + 1) === 100 &&
-        text.charCodeAt(lineStart + 2) === COLON && (end - lineStart) * 3 <= maxLineBytes
+        text.charCodeAt(lineStart + 2) === COLON && (lf - lineStart) * 3 <= maxLineBytes
       ) {
         const value = text.slice(
           text.charCodeAt(lineStart + 3) === SPACE ? lineStart + 4 : lineStart + 3,
-          end,
+          lf,
         );
         // The spec ignores an id holding NUL. One look for NUL in the whole chunk spares a
         // look in each id of a chunk without one.
         if (nul === -1) nul = text.indexOf("\0") === -1 ? 0 : 1;
         if (nul === 0 || value.indexOf("\0") === -1) idBuffer = blockId = value;
+      } else line(text, lineStart, lf);
+      lineStart = lf + 1;
+      lf = text.indexOf("\n", lineStart);
+    }
+    if (lineStart < length) keepPending(lineStart === 0 ? text : text.slice(lineStart));
+  }
+
+  /** scan() for a chunk with a CR in it (the first at `firstCR`): lines end at LF, CRLF or CR. */
+  function scanMixed(text: string, from: number, firstCR: number): void {
+    const length = text.length;
+    let lf = text.indexOf("\n", from);
+    let cr = firstCR;
+    let lineStart = from;
+    while (lf !== -1 || cr !== -1) {
+      let end: number;
+      let next: number;
+      if (cr === -1 || (lf !== -1 && lf < cr)) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        end = cr;
+        if (cr + 1 === length) {
+          skipLF = true; // the CR may be the first half of a CRLF split between chunks
+          next = length;
+        } else next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+      }
+      if (end === lineStart) dispatch();
+      else if (
+        text.charCodeAt(lineStart) === 100 /* d */ && text.charCodeAt(lineStart + 1) === 97 &&
+        text.charCodeAt(lineStart + 2) === 116 && text.charCodeAt(lineStart + 3) === 97 &&
+        text.charCodeAt(lineStart + 4) === COLON && (end - lineStart) * 3 <= maxLineBytes
+      ) {
+        const value = text.slice(
+          text.charCodeAt(lineStart + 5) === SPACE ? lineStart + 6 : lineStart + 5,
+          end,
+        );
+        // A one-line event followed by a blank line ended by LF or CRLF: dispatched at once.
+        const after = text.charCodeAt(next);
+        if (
+          !hasData && value.length * 3 <= maxBytes &&
+          (after === LF || (after === CR && text.charCodeAt(next + 1) === LF))
+        ) {
+          next += after === LF ? 1 : 2;
+          if (lf !== -1 && lf < next) lf = text.indexOf("\n", next);
+          if (cr !== -1 && cr < next) cr = text.indexOf("\r", next);
+          lineStart = next;
+          dispatchLine(value);
+          continue;
+        }
+        appendData(value);
       } else line(text, lineStart, end);
       lineStart = next;
       if (lf !== -1 && lf < next) lf = text.indexOf("\n", next);
       if (cr !== -1 && cr < next) cr = text.indexOf("\r", next);
     }
-    return lineStart;
+    if (lineStart < length) keepPending(lineStart === 0 ? text : text.slice(lineStart));
   }
 
   return {
@@ -401,9 +424,7 @@ export function createParser(options: ParserOptions): SSEParser {
       failure = undefined;
       clearPending();
       dropEvent();
-      if (resetOptions?.lastEventId !== undefined) {
-        idBuffer = lastEventId = resetOptions.lastEventId;
-      } else idBuffer = lastEventId;
+      idBuffer = lastEventId = resetOptions?.lastEventId ?? lastEventId;
     },
     get lastEventId() {
       return lastEventId;

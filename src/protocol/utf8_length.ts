@@ -19,22 +19,14 @@
  */
 export function utf8Length(text: string, start = 0, end: number = text.length): number {
   let bytes = end - start;
-  let afterHigh = false;
   for (let i = start; i < end; i++) {
     const code = text.charCodeAt(i);
-    if (code < 0x80) {
-      afterHigh = false;
-      continue;
-    }
-    if (code < 0x800) {
-      bytes += 1;
-      afterHigh = false;
-    } else if (code >= 0xdc00 && code <= 0xdfff && afterHigh) {
-      afterHigh = false; // the second half of a pair: 1 + its own 1 byte
-    } else {
-      bytes += 2;
-      afterHigh = code >= 0xd800 && code <= 0xdbff;
-    }
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    // 3 bytes, but a low surrogate right after a high one adds 1 to the high one's 3.
+    else if (
+      (code & 0xfc00) !== 0xdc00 || i === start || (text.charCodeAt(i - 1) & 0xfc00) !== 0xd800
+    ) bytes += 2;
   }
   return bytes;
 }
