@@ -1,4 +1,4 @@
-// The four workloads of the protocol benchmark (issue 2), built deterministically so every run
+// The four workloads of the protocol benchmark, built deterministically so every run
 // and every runtime measures the same bytes. Each holds both forms: the events an encoder is
 // given and the wire bytes (in the chunks a network read would deliver) a parser is given.
 
@@ -99,7 +99,7 @@ function multiLineData(i: number): string {
   return line.repeat(lines - 1) + line.slice(0, -1);
 }
 
-/** Builds the workloads at `scale` (1 = the sizes the issue names; smaller for a quick run). */
+/** Builds the workloads at `scale` (1 = the sizes in bench/README.md; smaller for a quick run). */
 export function buildWorkloads(scale = 1): Workload[] {
   const smallCount = Math.round(100_000 * scale);
   const tokenCount = Math.round(200_000 * scale);
