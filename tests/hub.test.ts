@@ -540,53 +540,55 @@ describe("hub.response when the broker fails", () => {
   });
 });
 
-describe("hub property: random disconnects and resumes (MemoryBroker)", () => {
-  it("every client gets every event of its topics exactly once, in order per topic", async () => {
-    const random = lcgRandom(0x5eed);
-    const topics = ["t0", "t1", "t2", "t3", "t4"];
-    const totalEvents = 10_000;
-    const hub = createHub({
-      broker: new MemoryBroker({ maxEventsPerTopic: totalEvents }),
-      replayPageSize: 64,
+for (const via of ["subscribe", "response"] as const) {
+  describe(`hub property: random disconnects and resumes (MemoryBroker, hub.${via})`, () => {
+    it("every client gets every event of its topics exactly once, in order per topic", async () => {
+      const random = lcgRandom(0x5eed);
+      const topics = ["t0", "t1", "t2", "t3", "t4"];
+      const totalEvents = 10_000;
+      const hub = createHub({
+        broker: new MemoryBroker({ maxEventsPerTopic: totalEvents }),
+        replayPageSize: 64,
+      });
+      const clients = resumingClients(topics, 8, via);
+      for (const client of clients) await resubscribe(hub, client);
+      const counters = new Map(topics.map((t) => [t, 0]));
+      let published = 0;
+      const allDone = () =>
+        published >= totalEvents &&
+        clients.every((c) => receivedCount(c) >= expectedCount(c, counters));
+      // Each client drains its stream, keeps the cursor as EventSource would, and drops at random.
+      const pumps = clients.map((client) =>
+        pumpResuming(hub, client, { done: allDone, dropChance: 0.002, random })
+      );
+      const started = Date.now();
+      while (published < totalEvents) {
+        const topic = topics[Math.floor(random() * topics.length)];
+        const batch = Math.min(1 + Math.floor(random() * 5), totalEvents - published);
+        const events = [];
+        for (let k = 0; k < batch; k++) {
+          const n = counters.get(topic)!;
+          counters.set(topic, n + 1);
+          events.push({ data: { topic, n } });
+        }
+        await hub.publish(topic, events);
+        published += batch;
+        if (published % 200 < batch) await new Promise((r) => setTimeout(r, 0));
+      }
+      const deadline = Date.now() + 60_000;
+      while (!allDone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      for (const client of clients) await client.reader!.cancel();
+      await Promise.all(pumps);
+      for (const client of clients) {
+        for (const topic of client.topics) {
+          const seen = client.seen.get(topic) ?? [];
+          const expected = Array.from({ length: counters.get(topic)! }, (_, n) => n);
+          assert.deepEqual(seen, expected, `client of ${client.topics} on ${topic}`);
+        }
+      }
+      const reconnects = clients.reduce((s, c) => s + c.reconnects, 0);
+      assert.ok(reconnects > 10, `clients reconnected (${reconnects} times)`);
+      assert.ok(Date.now() - started < 120_000);
     });
-    const clients = resumingClients(topics, 8);
-    for (const client of clients) await resubscribe(hub, client);
-    const counters = new Map(topics.map((t) => [t, 0]));
-    let published = 0;
-    const allDone = () =>
-      published >= totalEvents &&
-      clients.every((c) => receivedCount(c) >= expectedCount(c, counters));
-    // Each client drains its stream, keeps the cursor as EventSource would, and drops at random.
-    const pumps = clients.map((client) =>
-      pumpResuming(hub, client, { done: allDone, dropChance: 0.002, random })
-    );
-    const started = Date.now();
-    while (published < totalEvents) {
-      const topic = topics[Math.floor(random() * topics.length)];
-      const batch = Math.min(1 + Math.floor(random() * 5), totalEvents - published);
-      const events = [];
-      for (let k = 0; k < batch; k++) {
-        const n = counters.get(topic)!;
-        counters.set(topic, n + 1);
-        events.push({ data: { topic, n } });
-      }
-      await hub.publish(topic, events);
-      published += batch;
-      if (published % 200 < batch) await new Promise((r) => setTimeout(r, 0));
-    }
-    const deadline = Date.now() + 60_000;
-    while (!allDone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const client of clients) await client.reader!.cancel();
-    await Promise.all(pumps);
-    for (const client of clients) {
-      for (const topic of client.topics) {
-        const seen = client.seen.get(topic) ?? [];
-        const expected = Array.from({ length: counters.get(topic)! }, (_, n) => n);
-        assert.deepEqual(seen, expected, `client of ${client.topics} on ${topic}`);
-      }
-    }
-    const reconnects = clients.reduce((s, c) => s + c.reconnects, 0);
-    assert.ok(reconnects > 10, `clients reconnected (${reconnects} times)`);
-    assert.ok(Date.now() - started < 120_000);
   });
-});
+}

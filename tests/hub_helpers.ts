@@ -146,9 +146,16 @@ export function lcgRandom(seed: number): () => number {
   };
 }
 
+/**
+ * Which of the hub's two delivery paths a property client reads: `hub.subscribe`'s stream of
+ * events, or `hub.response`'s event-stream bytes, parsed back as a browser would.
+ */
+export type DeliveryPath = "subscribe" | "response";
+
 /** A subscriber of the resume properties: its topics, its cursor, and the `n`s seen per topic. */
 export interface ResumingClient {
   topics: string[];
+  via: DeliveryPath;
   cursor?: string;
   reader?: ReadableStreamDefaultReader<SSEEvent>;
   seen: Map<string, number[]>;
@@ -156,9 +163,14 @@ export interface ResumingClient {
 }
 
 /** `count` clients, each on the topics whose index `i` has `(c + i) % 3 !== 0`. */
-export function resumingClients(topics: string[], count: number): ResumingClient[] {
+export function resumingClients(
+  topics: string[],
+  count: number,
+  via: DeliveryPath = "subscribe",
+): ResumingClient[] {
   return Array.from({ length: count }, (_, c) => ({
     topics: topics.filter((_, i) => (c + i) % 3 !== 0),
+    via,
     seen: new Map<string, number[]>(),
     reconnects: 0,
   }));
@@ -166,8 +178,40 @@ export function resumingClients(topics: string[], count: number): ResumingClient
 
 /** (Re)subscribes `client` from its cursor, as a browser's EventSource would on reconnect. */
 export async function resubscribe(hub: Hub, client: ResumingClient): Promise<void> {
-  client.reader = (await hub.subscribe({ topics: client.topics, lastEventId: client.cursor }))
-    .getReader();
+  if (client.via === "subscribe") {
+    client.reader = (await hub.subscribe({ topics: client.topics, lastEventId: client.cursor }))
+      .getReader();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (client.cursor) headers["last-event-id"] = client.cursor;
+  const response = await hub.response(new Request("http://hub.test/events", { headers }), {
+    topics: client.topics,
+  });
+  assert.equal(response.status, 200, `hub.response answered ${response.status}`);
+  client.reader = response.body!.pipeThrough(eventsOfBody()).getReader();
+}
+
+/**
+ * Event-stream bytes back to hub events, as a browser sees them: each dispatched message with the
+ * last event id it carries, and an id-only block (the starting cursor) as an event with only an
+ * id, so a client that drops before any data still holds its cursor.
+ */
+function eventsOfBody(): TransformStream<Uint8Array, SSEEvent> {
+  const out: SSEEvent[] = [];
+  const parser = createParser({
+    onEvent: (m: SSEMessage) => out.push({ id: m.lastEventId, data: JSON.parse(m.data) }),
+  });
+  let lastId = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      parser.feed(chunk);
+      if (out.length === 0 && parser.lastEventId !== lastId) out.push({ id: parser.lastEventId });
+      lastId = parser.lastEventId;
+      for (const event of out) controller.enqueue(event);
+      out.length = 0;
+    },
+  });
 }
 
 /**
