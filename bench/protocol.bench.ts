@@ -5,7 +5,8 @@
 //   - SSEParserStream at least 1.15x TextDecoderStream + EventSourceParserStream;
 //   - SSEEncoderStream (awaiting each write) at least 1.5x Hono's writeSSE.
 // Each is judged on the ratio of wall-clock medians; the ratio of CPU-time medians of the same
-// runs is printed beside it (steadier on a shared machine: see bench/protocol/cpu_time.ts).
+// runs is printed beside it (steadier on a shared machine). Timed by bench/protocol/measure_runs.ts:
+// as bench/support/measure.ts, but with no forced GC before a run on Bun either (see there).
 //
 //   deno run -A bench/protocol.bench.ts [options]
 //   bun bench/protocol.bench.ts [options]
@@ -15,20 +16,13 @@
 // default 1 = the sizes in bench/README.md), --only small,tokens,big,crlf (workloads),
 // --groups parse,text,stream,encode,encode-stream (which groups; default all).
 
-import {
-  canForceGc,
-  type Group,
-  type Measured,
-  measureGroup,
-  printGroup,
-  speedup,
-} from "./support/measure.ts";
+import { type Group, type Measured, printGroup, speedup } from "./support/measure.ts";
 import { verdict } from "./support/verdict.ts";
 import * as encoders from "./protocol/encode_contenders.ts";
 import { ENCODER } from "./protocol/encode_contenders.ts";
 import * as parsers from "./protocol/parse_contenders.ts";
 import { PARSER } from "./protocol/parse_contenders.ts";
-import { recordCpu } from "./protocol/cpu_time.ts";
+import { cpuSpeedup, measureRuns } from "./protocol/measure_runs.ts";
 import { buildWorkload, WORKLOAD_KEYS } from "./protocol/workloads.ts";
 
 interface Target {
@@ -102,7 +96,7 @@ const results: Result[] = [];
 const started = performance.now();
 console.log(
   `# Herald protocol benchmark on ${runtimeName()}: ${options.runs} timed runs after ` +
-    `${options.warmupRuns} warm-up runs, median reported${canForceGc ? ", GC between runs" : ""}`,
+    `${options.warmupRuns} warm-up runs, medians of wall-clock and CPU time, no forced GC`,
 );
 
 const keys = WORKLOAD_KEYS.filter((key) => !options.only || options.only.includes(key));
@@ -113,13 +107,11 @@ async function run(
   subjects: string[],
   target?: { target: Target; workload: string },
 ): Promise<Measured[]> {
-  const recording = recordCpu(group);
-  const measured = await measureGroup(recording.group, options);
+  const measured = await measureRuns(group, options);
   printGroup(group, measured, subjects);
   if (target) {
     const { subject, peer } = target.target;
-    const cpu = recording.medianMs(peer, options.runs) /
-      recording.medianMs(subject, options.runs);
+    const cpu = cpuSpeedup(measured, subject, peer);
     console.log(`   ${subject} speedup in CPU time: ${cpu.toFixed(2)}x ${peer}`);
     results.push({ ...target, wall: speedup(measured, subject, peer), cpu });
   }
