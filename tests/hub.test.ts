@@ -21,6 +21,7 @@ import {
   dataOf,
   expectedCount,
   lcgRandom,
+  numberedBatch,
   pumpResuming,
   receivedCount,
   resubscribe,
@@ -565,13 +566,7 @@ for (const via of ["subscribe", "response"] as const) {
       while (published < totalEvents) {
         const topic = topics[Math.floor(random() * topics.length)];
         const batch = Math.min(1 + Math.floor(random() * 5), totalEvents - published);
-        const events = [];
-        for (let k = 0; k < batch; k++) {
-          const n = counters.get(topic)!;
-          counters.set(topic, n + 1);
-          events.push({ data: { topic, n } });
-        }
-        await hub.publish(topic, events);
+        await hub.publish(topic, numberedBatch(topic, batch, counters));
         published += batch;
         if (published % 200 < batch) await new Promise((r) => setTimeout(r, 0));
       }

@@ -243,6 +243,21 @@ export async function pumpResuming(
   }
 }
 
+/** The next `size` events of `topic`, numbered `{ topic, n }` on from `counters`, which advances. */
+export function numberedBatch(
+  topic: string,
+  size: number,
+  counters: Map<string, number>,
+): { data: { topic: string; n: number } }[] {
+  const events = [];
+  for (let k = 0; k < size; k++) {
+    const n = counters.get(topic)!;
+    counters.set(topic, n + 1);
+    events.push({ data: { topic, n } });
+  }
+  return events;
+}
+
 /** How many events `client` received, over all its topics. */
 export function receivedCount(client: ResumingClient): number {
   return [...client.seen.values()].reduce((sum, list) => sum + list.length, 0);

@@ -23,6 +23,7 @@ import {
   endOf,
   expectedCount,
   lcgRandom,
+  numberedBatch,
   pumpResuming,
   readToEnd,
   receivedCount,
@@ -315,13 +316,7 @@ describe("UpstashBroker property: random disconnects, resumes and upstream drops
     while (published < totalEvents) {
       const topic = topics[Math.floor(random() * topics.length)];
       const batch = Math.min(1 + Math.floor(random() * 8), totalEvents - published);
-      const events = [];
-      for (let k = 0; k < batch; k++) {
-        const n = counters.get(topic)!;
-        counters.set(topic, n + 1);
-        events.push({ data: { topic, n } });
-      }
-      await hub.publish(topic, events);
+      await hub.publish(topic, numberedBatch(topic, batch, counters));
       published += batch;
       // A drop only once the feed has re-subscribed since the last one, so each drop is felt.
       if (random() < 0.02 && made.feedStats.subscribes > subscribesAtDrop) {
