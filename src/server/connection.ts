@@ -17,17 +17,26 @@ const ENCODER = new TextEncoder();
 // connection. Only frozen events are cached by identity, since an unfrozen one may be edited in
 // place between sends. The shared bytes are safe to enqueue into many bodies: a default (not
 // byte) stream never transfers or detaches what it is given, and nothing writes into it.
+// Its UTF-8 size is kept beside it, so the queues of a broadcast don't each measure it again.
 let lastFrozenEvent: SSEEvent | undefined;
 let lastFrozenText = "";
+let lastFrozenSize = 0;
 let lastText = "";
 let lastBytes: Uint8Array = new Uint8Array(0);
+/** The UTF-8 size of the text `encodeOnce` returned last. */
+let encodedSize = 0;
 
 function encodeOnce(event: SSEEvent): string {
-  if (event === lastFrozenEvent) return lastFrozenText;
+  if (event === lastFrozenEvent) {
+    encodedSize = lastFrozenSize;
+    return lastFrozenText;
+  }
   const text = encodeEvent(event);
+  encodedSize = EventQueue.sizeOf(text);
   if (Object.isFrozen(event)) {
     lastFrozenEvent = event;
     lastFrozenText = text;
+    lastFrozenSize = encodedSize;
   }
   return text;
 }
@@ -66,10 +75,20 @@ interface Drained {
   reject(error: unknown): void;
 }
 
+/** What a connection's producer is told when the connection closes: stop producing. */
+export interface ConnectionSource {
+  /** Called once, when the connection closes, with the close reason as an error. */
+  stop(error: SSECloseError): void;
+}
+
 /**
  * One client's event stream: a bounded queue of encoded events, a pull-based body that takes the
  * whole queue per pull (one chunk per burst), the timers it owns (keep-alive and slow-client
  * check, max duration) and the one close signal. `sseResponse` builds one per response.
+ *
+ * Producers either `send` (a promise that waits at half full; writes are coalesced over a few
+ * microtask hops) or, inside the library, `push` then `flush` (synchronous: a broadcast writes each
+ * subscriber's bytes in the publisher's own call, as a hand-written fan-out loop would).
  *
  * @example
  * ```ts
@@ -85,7 +104,8 @@ interface Drained {
 export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
   /** The response body: UTF-8 bytes, pulled by the network. */
   readonly body: ReadableStream<Uint8Array>;
-  readonly #options: SSEResponseOptions;
+  readonly #onError: SSEResponseOptions["onError"];
+  readonly #onClose: SSEResponseOptions["onClose"];
   readonly #limits: ResolvedOptions;
   readonly #clock: SSEClock;
   readonly #logger: SSELogger;
@@ -98,7 +118,8 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
   #closed = false;
   #reason: SSECloseReason | undefined;
   #closeError: SSECloseError | undefined;
-  #pullResolve: (() => void) | undefined;
+  /** The network asked for bytes (a pending `pull()`) and none were written since. */
+  #wanted = false;
   #flushScheduled = false;
   #flushSeen = 0;
   #drained: Drained | undefined;
@@ -114,10 +135,15 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
   #closedPromise: Promise<SSECloseReason> | undefined;
   #resolveClosed: ((reason: SSECloseReason) => void) | undefined;
   /** Set by the source driver: stops the producer (cancels a stream, returns an iterator). */
-  cancelSource: ((error: SSECloseError) => void) | undefined;
+  source: ConnectionSource | undefined;
 
-  constructor(options: SSEResponseOptions, limits: ResolvedOptions) {
-    this.#options = options;
+  /**
+   * `request` is watched for a disconnect where the body's `cancel()` doesn't report one; it is
+   * not kept (nor is `options`), so a long-lived stream doesn't hold the request and its headers.
+   */
+  constructor(options: SSEResponseOptions, limits: ResolvedOptions, request?: Request) {
+    this.#onError = options.onError;
+    this.#onClose = options.onClose;
     this.#limits = limits;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? console;
@@ -139,7 +165,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
     this.#first = firstBytes;
     this.body = new ReadableStream<Uint8Array>(this, { highWaterMark: 0 });
 
-    this.#listen(disconnectSignal(options.request), "client-disconnected");
+    this.#listen(disconnectSignal(request), "client-disconnected");
     this.#listen(options.signal, "aborted");
     if (this.#closed) return;
     if (limits.maxDurationMs !== undefined) {
@@ -183,9 +209,19 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
     this.#first = undefined;
   }
 
-  /** The body's pull(): the network wants bytes. */
-  pull(): Promise<void> | void {
-    return this.#pull();
+  /**
+   * The body's pull(): the network wants bytes. No promise: the stream asks again only after its
+   * reader took what was enqueued, so a flag is all the state a pull needs (a pending promise per
+   * pull would cost an allocation, a resolution and a reaction per chunk).
+   */
+  pull(): void {
+    if (this.#closed) {
+      if (this.#queue.length > 0) this.#write();
+      return;
+    }
+    this.#wanted = true;
+    // Even with events waiting, let the producer add what it is about to (see #scheduleFlush).
+    if (this.#queue.length > 0) this.#scheduleFlush();
   }
 
   /** The body's cancel(): the client went away. */
@@ -218,14 +254,60 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       this.#logger.error("Herald sseResponse: an event was refused and not sent.", error);
       return handledRejection(error);
     }
-    return this.#offer(text);
+    return this.#offer(text, encodedSize);
+  }
+
+  /**
+   * Queues an event for a producer that delivers synchronously (the hub): `true` while the queue
+   * is under half of both bounds, `false` when the producer should wait for
+   * {@link ResponseConnection.drained} before pushing more. The event is queued either way unless
+   * the connection is closed (then `false`, and `closed` is true). An event the encoder refuses
+   * is reported to the logger and skipped (`true`). Nothing is written until
+   * {@link ResponseConnection.flush}.
+   */
+  push(event: SSEEvent): boolean {
+    if (this.#closed) return false;
+    let text: string;
+    try {
+      text = encodeOnce(event);
+    } catch (error) {
+      this.#logger.error("Herald sseResponse: an event was refused and not sent.", error);
+      return true;
+    }
+    if (!this.#enqueue(text, encodedSize)) return false;
+    const queue = this.#queue;
+    return queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes;
+  }
+
+  /**
+   * Writes what is queued now, as one chunk, if the network is waiting for bytes; otherwise the
+   * network's next pull takes it. For a producer that knows its batch is complete (`push`).
+   */
+  flush(): void {
+    if (!this.#wanted || this.#queue.length === 0) return;
+    this.#wanted = false;
+    this.#write();
+  }
+
+  /**
+   * Resolves once the queue is under half of its bounds again (at once if it is), rejects with
+   * the close error if the stream closes abruptly first.
+   */
+  drained(): Promise<void> {
+    if (this.#closed) {
+      return GRACEFUL.has(this.#reason!) ? RESOLVED : handledRejection(this.#closeError);
+    }
+    const queue = this.#queue;
+    if (queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes) return RESOLVED;
+    return this.#drainedPromise();
   }
 
   /** Queues a comment. */
   comment(text = ""): Promise<void> {
     if (this.#closed) return handledRejection(this.#closeError);
     if (typeof text !== "string") return this.send({ comment: text });
-    return this.#offer(encodeComment(text));
+    const encoded = encodeComment(text);
+    return this.#offer(encoded, EventQueue.sizeOf(encoded));
   }
 
   /**
@@ -238,7 +320,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       return;
     }
     this.#logger.error("Herald sseResponse: the producer failed; the stream ends.", error);
-    const onError = this.#options.onError;
+    const onError = this.#onError;
     if (onError) {
       try {
         const safe = onError(error);
@@ -279,13 +361,13 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       drained?.reject(error);
     }
     this.#abort?.abort(error);
-    const cancelSource = this.cancelSource;
-    this.cancelSource = undefined;
-    cancelSource?.(error);
+    const source = this.source;
+    this.source = undefined;
+    source?.stop(error);
     this.#resolveClosed?.(reason);
     if (!this.#closedPromise) this.#closedPromise = Promise.resolve(reason);
     try {
-      this.#options.onClose?.(reason);
+      this.#onClose?.(reason);
     } catch (onCloseError) {
       this.#logger.error("Herald sseResponse: onClose threw.", onCloseError);
     }
@@ -306,19 +388,29 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
    * An event that does not fit at all triggers the policy: a producer that does not wait, and a
    * client that does not keep up.
    */
-  #offer(text: string): Promise<void> {
+  #offer(text: string, size: number): Promise<void> {
+    if (!this.#enqueue(text, size)) return handledRejection(this.#closeError);
+    this.#scheduleFlush();
     const queue = this.#queue;
-    const size = EventQueue.sizeOf(text);
+    if (queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes) return RESOLVED;
+    return this.#drainedPromise();
+  }
+
+  /** Queues encoded text under the queue policy; `false` if that closed the stream. */
+  #enqueue(text: string, size: number): boolean {
+    const queue = this.#queue;
     if (queue.length > 0 && !queue.fits(size)) {
       if (this.#limits.queuePolicy === "close") {
         this.close("slow-client");
-        return handledRejection(this.#closeError);
+        return false;
       }
       while (!queue.fits(size) && queue.dropOldest());
     }
     queue.push(text, size);
-    this.#scheduleFlush();
-    if (queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes) return RESOLVED;
+    return true;
+  }
+
+  #drainedPromise(): Promise<void> {
     if (!this.#drained) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
@@ -332,24 +424,13 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
     return this.#drained.promise;
   }
 
-  #pull(): Promise<void> | void {
-    if (this.#closed) {
-      if (this.#queue.length > 0) this.#write();
-      return;
-    }
-    // Even with events waiting, let the producer add what it is about to (see #scheduleFlush).
-    const promise = new Promise<void>((resolve) => (this.#pullResolve = resolve));
-    if (this.#queue.length > 0) this.#scheduleFlush();
-    return promise;
-  }
-
   /**
    * Coalescing: the flush waits, one microtask hop at a time, while the queue is still growing,
    * so a producer that sends in a loop (even one that awaits each `send`, which resolves at once)
    * has its events written as one chunk once it pauses or the queue is half full.
    */
   #scheduleFlush(): void {
-    if (this.#flushScheduled || !this.#pullResolve) return;
+    if (this.#flushScheduled || !this.#wanted) return;
     this.#flushScheduled = true;
     // -1: the first check always waits one more hop, for the continuation of an awaited send.
     this.#flushSeen = -1;
@@ -370,11 +451,9 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       return;
     }
     this.#flushScheduled = false;
-    const resolve = this.#pullResolve;
-    if (!resolve || queue.length === 0) return;
-    this.#pullResolve = undefined;
+    if (!this.#wanted || queue.length === 0) return;
+    this.#wanted = false;
     this.#write();
-    resolve();
   }
 
   #write(): void {
@@ -392,8 +471,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
 
   /** Graceful end: what is queued goes out, then the body closes. */
   #endBody(): void {
-    const resolve = this.#pullResolve;
-    this.#pullResolve = undefined;
+    this.#wanted = false;
     try {
       if (this.#queue.length > 0) {
         this.#controller.enqueue(ENCODER.encode(this.#queue.drain()));
@@ -405,14 +483,12 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       this.#queue.clear();
       void error;
     }
-    resolve?.();
   }
 
   /** Abrupt end: the client is gone or stuck; what is queued is dropped. */
   #dropBody(reason: SSECloseReason): void {
     this.#queue.clear();
-    const resolve = this.#pullResolve;
-    this.#pullResolve = undefined;
+    this.#wanted = false;
     try {
       // A stuck client's connection is errored, so the runtime drops it instead of waiting to
       // flush what it already holds; a departed client's body just closes.
@@ -426,7 +502,6 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       // cancel() came first: the stream is closed already, which is what we wanted.
       void alreadyEnded;
     }
-    resolve?.();
   }
 
   /**

@@ -50,8 +50,55 @@ export function sseResponse<Events extends SSEEventMap = SSEEventMap>(
 ): Response {
   const limits = resolveOptions(options, defaultKeepAliveMs);
   checkSource(source); // before anything is opened: a refused source leaves nothing behind
-  const connection = new ResponseConnection(options, limits);
+  const connection = new ResponseConnection(options, limits, options.request);
   startSource(connection, source, options.request);
+  return connectionResponse(connection, options);
+}
+
+/**
+ * A connection as `sseResponse` makes it, for a producer inside the library that drives the
+ * connection itself (the hub): the same defaults and checks, with the `close` queue policy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectionResponse, openConnection } from "./response.ts";
+ * const connection = openConnection({}, undefined);
+ * assert.equal(connection.push({ data: "hi" }), true);
+ * connection.close("producer-done");
+ * const response = connectionResponse(connection, {});
+ * assert.equal(await response.text(), ":\n\ndata: hi\n\n");
+ * ```
+ */
+export function openConnection(
+  options: Omit<SSEResponseOptions, "request" | "queuePolicy">,
+  request: Request | undefined,
+): ResponseConnection {
+  // A subscriber resumes from its cursor, so a client that falls behind is closed, never skipped.
+  const policy = (options as SSEResponseOptions).queuePolicy;
+  const closing = policy === undefined || policy === "close"
+    ? options
+    : { ...options, queuePolicy: "close" as const };
+  return new ResponseConnection(options, resolveOptions(closing, defaultKeepAliveMs), request);
+}
+
+/**
+ * The `Response` for a connection: its body, the status, and the event-stream headers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectionResponse, openConnection } from "./response.ts";
+ * const connection = openConnection({}, undefined);
+ * connection.close("producer-done");
+ * const response = connectionResponse(connection, { status: 200 });
+ * assert.equal(response.headers.get("cache-control"), "no-cache, no-transform");
+ * ```
+ */
+export function connectionResponse(
+  connection: ResponseConnection,
+  options: Pick<SSEResponseOptions, "status" | "statusText" | "headers">,
+): Response {
   return new Response(connection.body, {
     status: options.status ?? 200,
     statusText: options.statusText,

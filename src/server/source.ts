@@ -100,13 +100,15 @@ function pumpStream<Event extends SSEEvent>(
 ): void {
   const reader = stream.getReader();
   let readError: unknown;
-  connection.cancelSource = (reason: SSECloseError) => {
-    reader.cancel(reason).catch((error) => {
-      // An errored stream rejects cancel() with the error read() already reported.
-      if (error !== readError) {
-        connection.logger.error("Herald sseResponse: cancelling the source failed.", error);
-      }
-    });
+  connection.source = {
+    stop(reason: SSECloseError) {
+      reader.cancel(reason).catch((error) => {
+        // An errored stream rejects cancel() with the error read() already reported.
+        if (error !== readError) {
+          connection.logger.error("Herald sseResponse: cancelling the source failed.", error);
+        }
+      });
+    },
   };
   pump(connection, async () => {
     try {
@@ -123,15 +125,20 @@ function pumpIterator<Event extends SSEEvent>(
   iterator: AsyncIterator<Event> | Iterator<Event>,
 ): void {
   let done = false;
-  connection.cancelSource = () => {
-    if (done || typeof iterator.return !== "function") return;
-    try {
-      Promise.resolve(iterator.return()).catch((error) => {
+  connection.source = {
+    stop() {
+      if (done || typeof iterator.return !== "function") return;
+      try {
+        Promise.resolve(iterator.return()).catch((error) => {
+          connection.logger.error(
+            "Herald sseResponse: stopping the source iterator failed.",
+            error,
+          );
+        });
+      } catch (error) {
         connection.logger.error("Herald sseResponse: stopping the source iterator failed.", error);
-      });
-    } catch (error) {
-      connection.logger.error("Herald sseResponse: stopping the source iterator failed.", error);
-    }
+      }
+    },
   };
   pump(connection, async () => {
     const result = await iterator.next();
