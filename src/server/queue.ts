@@ -41,7 +41,10 @@ export type SSEQueuePolicy = "close" | "drop-oldest";
  * ```
  */
 export class EventQueue {
-  // Made on first push: an idle connection's queue is empty, and small matters at 10k of them.
+  // One queued event is a field; an array is made only for a second one. A broadcast queues one
+  // event per connection and the network takes it at once: no array per delivery, and an idle
+  // connection's queue holds nothing.
+  #one: string | undefined;
   #items: string[] | undefined;
   #head = 0; // items before this index were dropped (drop-oldest) and are garbage
   #bytes = 0;
@@ -50,7 +53,8 @@ export class EventQueue {
 
   /** Queued events. */
   get length(): number {
-    return this.#items === undefined ? 0 : this.#items.length - this.#head;
+    if (this.#items === undefined) return this.#one === undefined ? 0 : 1;
+    return this.#items.length - this.#head;
   }
 
   /** UTF-8 bytes of the queued events. */
@@ -70,7 +74,12 @@ export class EventQueue {
 
   /** Appends an encoded event of `size` bytes (the caller checked {@link fits}). */
   push(text: string, size: number = EventQueue.sizeOf(text)): void {
-    (this.#items ??= []).push(text);
+    if (this.#items !== undefined) this.#items.push(text);
+    else if (this.#one === undefined) this.#one = text;
+    else {
+      this.#items = [this.#one, text];
+      this.#one = undefined;
+    }
     this.#bytes += size;
     counters.queuedEvents++;
     counters.queuedBytes += size;
@@ -79,7 +88,11 @@ export class EventQueue {
   /** Drops the oldest event; returns whether there was one. */
   dropOldest(): boolean {
     if (this.length === 0) return false;
-    const items = this.#items!;
+    if (this.#items === undefined) {
+      this.clear(); // the one event holds every queued byte
+      return true;
+    }
+    const items = this.#items;
     // Measured again rather than stored: dropping is the rare path, pushing the hot one.
     const size = EventQueue.sizeOf(items[this.#head]);
     items[this.#head] = "";
@@ -99,7 +112,12 @@ export class EventQueue {
   drain(): string {
     const count = this.length;
     if (count === 0) return "";
-    const items = this.#items!;
+    if (this.#items === undefined) {
+      const one = this.#one!;
+      this.clear();
+      return one;
+    }
+    const items = this.#items;
     const text = count === 1
       ? items[this.#head]
       : (this.#head === 0 ? items.join("") : items.slice(this.#head).join(""));
@@ -112,6 +130,7 @@ export class EventQueue {
     counters.queuedEvents -= this.length;
     counters.queuedBytes -= this.#bytes;
     this.#items = undefined;
+    this.#one = undefined;
     this.#head = 0;
     this.#bytes = 0;
   }
