@@ -22,10 +22,10 @@
 export type {
   Broker,
   BrokerEntry,
+  BrokerListener,
   BrokerRead,
   CancelWatcher,
   HubEvent,
-  ListenOptions,
   PresenceTouch,
   StreamAppend,
   StreamAppendOptions,

@@ -12,7 +12,7 @@ import {
   MemoryBroker,
   type SSEMessage,
 } from "../mod.ts";
-import type { Broker } from "../broker.ts";
+import type { Broker, BrokerListener } from "../broker.ts";
 // Internals the hub's own tests pin (not part of the public API).
 import { decodeCursor, encodeCursor, topicsTag } from "../src/hub/cursor.ts";
 import { comparePositions, nextPosition } from "../src/hub/position.ts";
@@ -218,7 +218,8 @@ describe("hub.subscribe", () => {
     // A broker whose reads are interleaved with publishes, as on a busy store.
     const racing: Broker = {
       publish: (topic, events) => memory.publish(topic, events),
-      listen: (options) => memory.listen(options),
+      listen: (listener) => memory.listen(listener),
+      unlisten: (listener) => memory.unlisten(listener),
       async read(requests, limit) {
         if (publishDuringRead-- > 0) await memory.publish("t", [{ data: "during" }]);
         const result = await memory.read(requests, limit);
@@ -442,20 +443,23 @@ describe("hub.response", () => {
   });
 });
 
-/** A MemoryBroker that counts its live listeners (listen calls whose signal has not aborted). */
+/** A MemoryBroker that counts its live listeners (listened to, not unlistened yet). */
 function countingBroker(): { broker: Broker; memory: MemoryBroker; listening: () => number } {
   const memory = new MemoryBroker();
-  let listening = 0;
+  const listening = new Set<BrokerListener>();
   const broker: Broker = {
     publish: (topic, events) => memory.publish(topic, events),
     read: (requests, limit) => memory.read(requests, limit),
-    listen(options) {
-      listening++;
-      options.signal.addEventListener("abort", () => listening--, { once: true });
-      return memory.listen(options);
+    listen(listener) {
+      listening.add(listener);
+      return memory.listen(listener);
+    },
+    unlisten(listener) {
+      listening.delete(listener);
+      memory.unlisten(listener);
     },
   };
-  return { broker, memory, listening: () => listening };
+  return { broker, memory, listening: () => listening.size };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -527,6 +531,7 @@ describe("hub.response when the broker fails", () => {
       publish: () => Promise.resolve([]),
       read: () => Promise.reject(new Error("unused")),
       listen: () => Promise.reject(new BrokerError("broker-unavailable", "Redis is down (test).")),
+      unlisten: () => {},
     };
     const logged: unknown[] = [];
     const hub = createHub({ broker: failing });

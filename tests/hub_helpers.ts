@@ -8,7 +8,7 @@ import {
   type SSEEventMap,
   type SSEMessage,
 } from "../mod.ts";
-import type { StreamAppendOptions, StreamBroker } from "../src/hub/broker.ts";
+import type { BrokerListener, StreamAppendOptions, StreamBroker } from "../src/hub/broker.ts";
 import { BrokerError } from "../src/hub/errors.ts";
 import { comparePositions } from "../src/hub/position.ts";
 import { STREAM_END_EVENT, type StreamEnd } from "../src/hub/stream_end.ts";
@@ -376,13 +376,12 @@ export function streamBrokerContract(
       const t = topic();
       const { fence, start } = await broker.claimStream(t, claimOptions);
       const seen: string[] = [];
-      const stop = new AbortController();
-      await broker.listen({
+      const listener: BrokerListener = {
         topics: [t],
         onEntries: (_topic, entries) => seen.push(...entries.map((e) => e.id)),
         onError: () => {},
-        signal: stop.signal,
-      });
+      };
+      await broker.listen(listener);
       const first = await broker.appendStream(
         t,
         fence!,
@@ -399,7 +398,7 @@ export function streamBrokerContract(
       );
       const read = await broker.read([{ topic: t, after: start }], 10);
       assert.deepEqual(read.topics[0].entries.map((e) => e.event.data), [1, 2]);
-      stop.abort();
+      broker.unlisten(listener);
     });
 
     it("applies an append once: a repeated seq answers no ids and stores nothing, even the one that ended the stream", async () => {

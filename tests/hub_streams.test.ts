@@ -21,7 +21,8 @@ function watchedBroker(memory = new MemoryBroker()) {
   const broker: StreamBroker = {
     publish: (topic, events) => memory.publish(topic, events),
     read: (requests, limit) => memory.read(requests, limit),
-    listen: (options) => memory.listen(options),
+    listen: (listener) => memory.listen(listener),
+    unlisten: (listener) => memory.unlisten(listener),
     claimStream: (topic, options) => memory.claimStream(topic, options),
     async appendStream(topic, fence, events, options): Promise<StreamAppend> {
       if (gate) await gate;
@@ -155,7 +156,8 @@ describe("hub.startStream", () => {
     const plain: Broker = {
       publish: (topic, events) => memory.publish(topic, events),
       read: (requests, limit) => memory.read(requests, limit),
-      listen: (options) => memory.listen(options),
+      listen: (listener) => memory.listen(listener),
+      unlisten: (listener) => memory.unlisten(listener),
     };
     const hub = createHub({ broker: plain });
     await assert.rejects(hub.startStream("t", () => {}), TypeError);

@@ -31,10 +31,10 @@ describe("MemoryBroker memory follows what it retains", () => {
     const read = await broker.read([{ topic: "nobody", after: "0-0" }], 10);
     assert.deepEqual(read.topics[0].entries, []);
     assert.equal(broker.topicCount, 0);
-    const stop = new AbortController();
-    await broker.listen({ topics: ["a", "b"], onEntries() {}, onError() {}, signal: stop.signal });
+    const listener = { topics: ["a", "b"], onEntries() {}, onError() {} };
+    await broker.listen(listener);
     assert.equal(broker.topicCount, 2);
-    stop.abort();
+    broker.unlisten(listener);
     assert.equal(broker.topicCount, 0);
   });
 

@@ -23,10 +23,10 @@
 import type { Redis } from "@upstash/redis";
 import { requestScopedIO } from "../capabilities.ts";
 import type {
+  BrokerListener,
   BrokerRead,
   CancelWatcher,
   HubEvent,
-  ListenOptions,
   PresenceTouch,
   StreamAppend,
   StreamAppendOptions,
@@ -115,6 +115,8 @@ export class UpstashBroker implements StreamBroker {
   readonly #feedConfig: FeedConfig;
   #shared: LiveFeed | undefined;
   readonly #feeds = new Set<LiveFeed>();
+  /** Per request (Workers): each listener's own feed, for `unlisten` to find (none when shared). */
+  readonly #feedOf: WeakMap<BrokerListener, LiveFeed> | undefined;
 
   constructor(options: UpstashBrokerOptions) {
     if (!options?.redis || typeof options.redis.eval !== "function") {
@@ -127,6 +129,7 @@ export class UpstashBroker implements StreamBroker {
     this.#maxStreamEvents = options.maxEventsPerStream ?? 100_000;
     // Where I/O belongs to one request, a feed opened in one request can't serve another.
     this.#share = options.shareFeed ?? !requestScopedIO;
+    if (!this.#share) this.#feedOf = new WeakMap();
     this.#feedConfig = {
       redis: this.#redis,
       channel: `${this.#prefix}:live`,
@@ -188,8 +191,25 @@ export class UpstashBroker implements StreamBroker {
     return readReadReply(reply, requests.map((r) => r.topic));
   }
 
-  async listen(options: ListenOptions): Promise<void> {
-    await this.#feed().listen(options);
+  async listen(listener: BrokerListener): Promise<void> {
+    const feed = this.#feed();
+    this.#feedOf?.set(listener, feed);
+    await feed.listen(listener);
+  }
+
+  /**
+   * Stops a listener's feed: the shared feed forgets it (and stops `idleLingerMs` after its last
+   * listener left); a feed of its own (per request) stops at once.
+   */
+  unlisten(listener: BrokerListener): void {
+    if (!this.#feedOf) {
+      this.#shared?.unlisten(listener);
+      return;
+    }
+    const feed = this.#feedOf.get(listener);
+    if (!feed) return;
+    this.#feedOf.delete(listener);
+    feed.unlisten(listener);
   }
 
   /** The isolate's shared feed, or (per request, Workers) a feed of its own for each caller. */

@@ -13,10 +13,10 @@
 import type { Redis } from "@upstash/redis";
 import type {
   BrokerEntry,
+  BrokerListener,
   BrokerRead,
   CancelWatcher,
   HubEvent,
-  ListenOptions,
 } from "../hub/broker.ts";
 import { BrokerError } from "../hub/errors.ts";
 import { comparePositions, ZERO_POSITION } from "../hub/position.ts";
@@ -67,7 +67,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class LiveFeed {
   #config: FeedConfig;
   #id = crypto.randomUUID().slice(0, 8);
-  #listeners = new Map<string, Set<ListenOptions>>();
+  #listeners = new Map<string, Set<BrokerListener>>();
   #cancelWatchers = new Map<string, Set<CancelWatcher>>();
   #delivered = new Map<string, string>();
   #activations = new Map<string, Promise<void>>();
@@ -76,6 +76,8 @@ export class LiveFeed {
   #live = false;
   #closed = false;
   #subscriber: Subscriber | undefined;
+  /** Fails the subscribe confirmation being awaited, if any (a feed closed meanwhile). */
+  #unconfirm: ((error: Error) => void) | undefined;
   #buffer: Notification[] | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pingDeadline: ReturnType<typeof setTimeout> | undefined;
@@ -93,26 +95,47 @@ export class LiveFeed {
     return this.#closed;
   }
 
-  /** Adds a listener; resolves once every later publish of its topics will reach it. */
-  async listen(options: ListenOptions): Promise<void> {
-    if (options.signal.aborted) return;
+  /**
+   * Adds a listener; resolves once every later publish of its topics will reach it. A listener
+   * that leaves (`unlisten`) before then is not added back: the call settles (it rejects if the
+   * feed stopped for want of listeners before it was up).
+   */
+  async listen(listener: BrokerListener): Promise<void> {
     if (this.#closed) {
       throw new BrokerError("upstream-lost", "This live feed was closed; listen again.");
     }
     clearTimeout(this.#lingerTimer);
-    for (const topic of options.topics) {
+    for (const topic of listener.topics) {
       let set = this.#listeners.get(topic);
       if (!set) this.#listeners.set(topic, set = new Set());
-      set.add(options);
+      set.add(listener);
     }
-    options.signal.addEventListener("abort", () => this.#remove(options), { once: true });
     try {
       await this.#ensureLive();
-      await Promise.all(options.topics.map((topic) => this.#activate(topic)));
+      await Promise.all(listener.topics.map((topic) => this.#activate(topic)));
     } catch (error) {
-      this.#remove(options);
+      this.unlisten(listener);
       throw error;
     }
+  }
+
+  /**
+   * Removes a listener from its topics' sets (nothing else is kept per listener); with nobody
+   * left, the feed stops now or after its linger. Returns whether it was there.
+   */
+  unlisten(listener: BrokerListener): boolean {
+    let removed = false;
+    for (const topic of listener.topics) {
+      const set = this.#listeners.get(topic);
+      if (!set?.delete(listener)) continue;
+      removed = true;
+      if (set.size === 0) {
+        this.#listeners.delete(topic);
+        this.#delivered.delete(topic);
+      }
+    }
+    if (removed) this.#whenIdle();
+    return removed;
   }
 
   /** Hands cancel notices of `topic` to `watcher` until its signal aborts; resolves once live. */
@@ -147,27 +170,17 @@ export class LiveFeed {
     clearTimeout(this.#pingDeadline);
     clearTimeout(this.#lingerTimer);
     this.#dropSubscriber();
+    // A connect in progress stops at once instead of waiting out the confirmation's timeout.
+    this.#unconfirm?.(new BrokerError("upstream-lost", "This live feed was closed; listen again."));
     this.#listeners.clear();
     this.#cancelWatchers.clear();
     this.#delivered.clear();
   }
 
-  #remove(options: ListenOptions): void {
-    for (const topic of options.topics) {
-      const set = this.#listeners.get(topic);
-      if (!set) continue;
-      set.delete(options);
-      if (set.size === 0) {
-        this.#listeners.delete(topic);
-        this.#delivered.delete(topic);
-      }
-    }
-    this.#whenIdle();
-  }
-
   /** With nobody left (listeners and cancel watchers), stop now or after the linger. */
   #whenIdle(): void {
     if (this.#listeners.size === 0 && this.#cancelWatchers.size === 0 && !this.#closed) {
+      clearTimeout(this.#lingerTimer);
       if (this.#config.idleLingerMs <= 0) this.#stopIdle();
       else this.#lingerTimer = setTimeout(() => this.#stopIdle(), this.#config.idleLingerMs);
     }
@@ -213,6 +226,7 @@ export class LiveFeed {
       try {
         if (this.#config.mode === "subscribe") await this.#subscribe();
         await this.#catchUp();
+        if (this.#closed) break;
         const buffered = this.#buffer ?? [];
         this.#buffer = undefined;
         for (const notification of buffered) this.#handle(notification);
@@ -224,6 +238,10 @@ export class LiveFeed {
         this.#dropSubscriber();
         if (error instanceof BrokerError && error.code === "broker-reset") break;
       }
+    }
+    if (this.#closed) {
+      // Closed while connecting (its last listener left, or the broker closed): nobody to tell.
+      throw new BrokerError("upstream-lost", "This live feed was closed; listen again.");
     }
     const error = lastError instanceof BrokerError && lastError.code === "broker-reset"
       ? lastError
@@ -238,7 +256,7 @@ export class LiveFeed {
   }
 
   #failAll(error: BrokerError): void {
-    const listeners = new Set<ListenOptions>();
+    const listeners = new Set<BrokerListener>();
     for (const set of this.#listeners.values()) for (const l of set) listeners.add(l);
     this.close();
     this.#onEmpty?.();
@@ -252,9 +270,17 @@ export class LiveFeed {
     const subscriber = this.#config.redis.subscribe<unknown>([this.#config.channel]);
     this.#subscriber = subscriber;
     return new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        if (this.#unconfirm === fail) this.#unconfirm = undefined;
+      };
+      const fail = (error: Error) => {
+        settle();
+        reject(error);
+      };
       const timer = setTimeout(
         () =>
-          reject(
+          fail(
             new BrokerError(
               "upstream-lost",
               `No subscribe confirmation within ${this.#config.pingTimeoutMs} ms.`,
@@ -262,15 +288,18 @@ export class LiveFeed {
           ),
         this.#config.pingTimeoutMs,
       );
+      this.#unconfirm = fail;
       subscriber.on("subscribe", () => {
-        clearTimeout(timer);
+        settle();
         resolve();
       });
       subscriber.on("error", (error) => {
-        clearTimeout(timer);
-        if (this.#subscriber !== subscriber) return;
+        if (this.#subscriber !== subscriber) {
+          settle();
+          return;
+        }
         if (this.#live) this.#lost(error);
-        else reject(error);
+        else fail(error);
       });
       subscriber.on("message", ({ message }) => {
         if (this.#subscriber !== subscriber) return;
@@ -357,7 +386,7 @@ export class LiveFeed {
       try {
         listener.onEntries(topic, fresh);
       } catch (cause) {
-        this.#remove(listener);
+        this.unlisten(listener);
         listener.onError(
           new BrokerError("upstream-lost", "A live listener failed and was removed.", { cause }),
         );

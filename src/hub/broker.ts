@@ -45,11 +45,13 @@ export interface BrokerRead {
 }
 
 /**
- * How the hub listens to a broker's live feed. The hub passes its subscriber object itself as these
- * options (one object per subscriber, no closures), so a broker must call `onEntries` and `onError`
- * as methods of the object it was given (`options.onEntries(...)`), never detached from it.
+ * A live listener of a broker's feed ({@link Broker.listen}, {@link Broker.unlisten}). The hub
+ * passes its subscriber object itself (one object per subscriber, no closures), so a broker must
+ * call `onEntries` and `onError` as methods of the object it was given
+ * (`listener.onEntries(...)`), never detached from it, and may keep the object itself (in a `Set`
+ * per topic, say) to find it again at `unlisten`. `topics` does not change while it listens.
  */
-export interface ListenOptions {
+export interface BrokerListener {
   topics: readonly string[];
   /**
    * Called with new entries of one topic, oldest first. Per topic, every entry published after
@@ -59,8 +61,6 @@ export interface ListenOptions {
   onEntries(topic: string, entries: BrokerEntry[]): void;
   /** Called once if the feed is lost for good; no more entries follow. */
   onError(error: Error): void;
-  /** Stops listening. */
-  signal: AbortSignal;
 }
 
 /**
@@ -86,8 +86,40 @@ export interface Broker {
    * and trimming state. `limit` 0 reads only the state.
    */
   read(requests: readonly { topic: string; after: string }[], limit: number): Promise<BrokerRead>;
-  /** Starts a live feed; resolves once every later publish is sure to be delivered to it. */
-  listen(options: ListenOptions): Promise<void>;
+  /**
+   * Starts a live feed for `listener`; resolves once every later publish of its topics is sure to
+   * be delivered to it. Rejects (and keeps nothing of the listener) if the feed can't be had.
+   */
+  listen(listener: BrokerListener): Promise<void>;
+  /**
+   * Stops the live feed of a listener given to {@link Broker.listen}, as `removeEventListener`
+   * does: synchronous and idempotent (a listener that is not listening, or was told `onError`, is
+   * no error). After it returns the listener gets no more `onEntries` or `onError` calls, also
+   * when its `listen` is still pending (that call then settles without registering it), and a
+   * topic left with no listener costs the broker nothing. The hub calls it once per subscriber
+   * that stops, thousands at a time: it should allocate nothing.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import type { Broker, BrokerEntry, BrokerListener } from "@herald/sse/broker";
+   * import { MemoryBroker } from "@herald/sse";
+   * const broker: Broker = new MemoryBroker();
+   * const got: BrokerEntry[] = [];
+   * const listener: BrokerListener = {
+   *   topics: ["news"],
+   *   onEntries: (_topic, entries) => got.push(...entries),
+   *   onError: (error) => assert.fail(error),
+   * };
+   * await broker.listen(listener);
+   * await broker.publish("news", [{ data: "heard" }]);
+   * broker.unlisten(listener);
+   * broker.unlisten(listener); // idempotent
+   * await broker.publish("news", [{ data: "not heard" }]);
+   * assert.deepEqual(got.map((entry) => entry.event.data), ["heard"]);
+   * ```
+   */
+  unlisten(listener: BrokerListener): void;
 }
 
 /** Options of {@link StreamBroker.claimStream}. */

@@ -1,9 +1,9 @@
 import type {
   BrokerEntry,
+  BrokerListener,
   BrokerRead,
   CancelWatcher,
   HubEvent,
-  ListenOptions,
   PresenceTouch,
   StreamAppend,
   StreamAppendOptions,
@@ -93,7 +93,7 @@ interface Topic {
  */
 export class MemoryBroker implements StreamBroker {
   #topics = new Map<string, Topic>();
-  #listeners = new Map<string, Set<ListenOptions>>();
+  #listeners = new Map<string, Set<BrokerListener>>();
   #cancelWatchers = new Map<string, Set<CancelWatcher>>();
   #expiry = new ExpiryHeap();
   /** The newest head of a forgotten topic: where an unknown topic reads as having lost history. */
@@ -231,18 +231,20 @@ export class MemoryBroker implements StreamBroker {
   #notify(name: string, added: BrokerEntry[]): void {
     const listeners = this.#listeners.get(name);
     if (!listeners || added.length === 0) return;
+    // A listener may unlisten (itself or others) while it is called: a Set's iteration skips
+    // what was deleted and goes on.
     for (const listener of listeners) {
       try {
         listener.onEntries(name, added);
       } catch (cause) {
-        // One broken listener must not stop the others: it is told, and removed.
-        listeners.delete(listener);
+        // One broken listener must not stop the others: it is removed from all its topics, and
+        // told once.
+        this.unlisten(listener);
         listener.onError(
           new BrokerError("upstream-lost", "A live listener failed and was removed.", { cause }),
         );
       }
     }
-    if (listeners.size === 0) this.#listeners.delete(name);
   }
 
   publish(topicName: string, events: readonly HubEvent[]): Promise<string[]> {
@@ -284,22 +286,22 @@ export class MemoryBroker implements StreamBroker {
     return Promise.resolve({ epoch: this.#epoch, topics });
   }
 
-  listen(options: ListenOptions): Promise<void> {
+  listen(listener: BrokerListener): Promise<void> {
     this.#sweep(this.#now());
-    if (options.signal.aborted) return Promise.resolve();
-    const names = options.topics;
-    for (const name of names) {
+    for (const name of listener.topics) {
       let set = this.#listeners.get(name);
       if (!set) this.#listeners.set(name, set = new Set());
-      set.add(options);
+      set.add(listener);
     }
-    options.signal.addEventListener("abort", () => {
-      for (const name of names) {
-        const set = this.#listeners.get(name);
-        if (set?.delete(options) && set.size === 0) this.#listeners.delete(name);
-      }
-    }, { once: true });
     return Promise.resolve();
+  }
+
+  /** Stops `listener`'s feed: it leaves each of its topics' sets; an empty set is dropped. */
+  unlisten(listener: BrokerListener): void {
+    for (const name of listener.topics) {
+      const set = this.#listeners.get(name);
+      if (set?.delete(listener) && set.size === 0) this.#listeners.delete(name);
+    }
   }
 
   /** Ends a stream as `lost`: its lease expired with no end. */
@@ -478,7 +480,7 @@ export class MemoryBroker implements StreamBroker {
    * get the history-lost event; producers lose their lease.
    */
   reset(): void {
-    const listeners = new Set<ListenOptions>();
+    const listeners = new Set<BrokerListener>();
     for (const set of this.#listeners.values()) for (const listener of set) listeners.add(listener);
     this.#topics.clear();
     this.#listeners.clear();

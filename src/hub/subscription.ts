@@ -11,7 +11,7 @@
 import type { SSEEvent } from "../protocol/types.ts";
 import { SSECloseError } from "../server/close_reason.ts";
 import type { SSEWriter } from "../server/writer.ts";
-import type { Broker, BrokerEntry, BrokerRead, ListenOptions, TopicRead } from "./broker.ts";
+import type { Broker, BrokerEntry, BrokerListener, BrokerRead, TopicRead } from "./broker.ts";
 import { encodeCursor, encodeCursorPosition } from "./cursor.ts";
 import type { CursorSigner } from "./cursor_signing.ts";
 import { BrokerError, HubCursorError } from "./errors.ts";
@@ -43,7 +43,7 @@ const NO_PAGE: BrokerEntry[] = [];
 /**
  * One subscriber's state. Made by {@link openSubscription}; read either as a stream
  * ({@link Subscription.toStream}) or pushed into an SSE writer ({@link Subscription.sendTo}).
- * It is also the broker's listener ({@link ListenOptions}): the broker calls `onEntries` and
+ * It is also the broker's listener ({@link BrokerListener}): the broker calls `onEntries` and
  * `onError` as its methods.
  *
  * @example
@@ -64,10 +64,11 @@ const NO_PAGE: BrokerEntry[] = [];
  * await reader.cancel();
  * ```
  */
-export class Subscription implements ListenOptions {
+export class Subscription implements BrokerListener {
   readonly topics: string[];
   readonly #plan: SubscriptionPlan;
-  readonly #stop = new AbortController();
+  /** Whether the broker may still hold this listener: until `close` or a failure unlistens. */
+  #listening = true;
   /** Live entries not yet taken: topic index, entries, topic index, entries, ... */
   #live: (number | BrokerEntry[])[] = [];
   #liveCount = 0;
@@ -106,12 +107,7 @@ export class Subscription implements ListenOptions {
     return this.#atEnd;
   }
 
-  /** The listener's stop signal (ListenOptions). */
-  get signal(): AbortSignal {
-    return this.#stop.signal;
-  }
-
-  /** The broker's live feed (ListenOptions): buffer, and wake the subscriber. */
+  /** The broker's live feed (BrokerListener): buffer, and wake the subscriber. */
   onEntries(topic: string, entries: BrokerEntry[]): void {
     const topics = this.topics;
     // Most subscriptions hold one topic: no lookup structure per subscriber.
@@ -133,7 +129,7 @@ export class Subscription implements ListenOptions {
     this.#signal();
   }
 
-  /** The broker lost the feed for good (ListenOptions). */
+  /** The broker lost the feed for good (BrokerListener). */
   onError(error: Error): void {
     this.#fail(error);
   }
@@ -152,13 +148,19 @@ export class Subscription implements ListenOptions {
 
   #fail(error: Error): void {
     this.#failure ??= error;
-    this.#stop.abort();
+    this.#unlisten();
     this.#signal();
+  }
+
+  #unlisten(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#plan.broker.unlisten(this);
   }
 
   /** Stops listening; idempotent. */
   close(): void {
-    this.#stop.abort();
+    this.#unlisten();
     this.#plan.signal?.removeEventListener("abort", this);
     if (this.#presence) {
       this.#plan.presence!.leave(this.#presence);

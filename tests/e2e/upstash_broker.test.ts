@@ -363,7 +363,8 @@ function freezable(inner: UpstashBroker) {
   const wrapped: StreamBroker = {
     publish: (topic, events) => inner.publish(topic, events),
     read: (requests, limit) => inner.read(requests, limit),
-    listen: (options) => inner.listen(options),
+    listen: (listener) => inner.listen(listener),
+    unlisten: (listener) => inner.unlisten(listener),
     claimStream: (topic, options) => inner.claimStream(topic, options),
     async appendStream(topic, fence, events, options): Promise<StreamAppend> {
       if (gate) await gate;
