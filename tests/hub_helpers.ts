@@ -8,7 +8,12 @@ import {
   type SSEEventMap,
   type SSEMessage,
 } from "../mod.ts";
-import type { BrokerListener, StreamAppendOptions, StreamBroker } from "../src/hub/broker.ts";
+import type {
+  Broker,
+  BrokerListener,
+  StreamAppendOptions,
+  StreamBroker,
+} from "../src/hub/broker.ts";
 import { BrokerError } from "../src/hub/errors.ts";
 import { comparePositions } from "../src/hub/position.ts";
 import { STREAM_END_EVENT, type StreamEnd } from "../src/hub/stream_end.ts";
@@ -564,6 +569,124 @@ export function streamBrokerContract(
       assert.equal(read.topics[0].stream, undefined);
       const claim = await broker.claimStream(t, claimOptions);
       assert.ok(claim.fence, "a new stream may start on the topic");
+    });
+  });
+}
+
+/** A broker listener that records what it is given: each entry's data, and each error. */
+export interface RecordingListener extends BrokerListener {
+  data: unknown[];
+  errors: Error[];
+  /** How many times `onEntries` was called. */
+  calls: number;
+}
+
+/** A {@link RecordingListener}; `then` runs inside each `onEntries` call, after the recording. */
+export function recordingListener(
+  topics: string[],
+  then?: (listener: RecordingListener) => void,
+): RecordingListener {
+  const listener: RecordingListener = {
+    topics,
+    data: [],
+    errors: [],
+    calls: 0,
+    onEntries(_topic, entries) {
+      this.calls++;
+      for (const entry of entries) this.data.push(entry.event.data);
+      then?.(this);
+    },
+    onError(error) {
+      this.errors.push(error);
+    },
+  };
+  return listener;
+}
+
+/**
+ * The live-listener contract every {@link Broker} keeps (`listen`, `unlisten`), run the same
+ * against MemoryBroker and UpstashBroker in each of its feed modes. Deliveries may be
+ * asynchronous: a listener that must get nothing is checked after a witness listener of the same
+ * topic got the entries published after it.
+ */
+export function brokerListenerContract(label: string, make: () => Broker): void {
+  let topicCount = 0;
+  const topic = () => `listener-${Date.now().toString(36)}-${++topicCount}`;
+
+  describe(`Broker listener contract: ${label}`, () => {
+    it("after unlisten, a publish reaches no listener; unlisten again, or of a stranger, is no error", async () => {
+      const broker = make();
+      const t = topic();
+      const gone = recordingListener([t]);
+      const witness = recordingListener([t]);
+      await broker.listen(gone);
+      await broker.listen(witness);
+      await broker.publish(t, [{ data: 1 }]);
+      await until(() => gone.data.length === 1 && witness.data.length === 1, "both to get 1");
+      broker.unlisten(gone);
+      broker.unlisten(gone);
+      broker.unlisten(recordingListener([t]));
+      await broker.publish(t, [{ data: 2 }]);
+      await until(() => witness.data.length === 2, "the witness to get 2");
+      assert.deepEqual(gone.data, [1]);
+      assert.deepEqual(gone.errors, []);
+      broker.unlisten(witness);
+    });
+
+    it("unlisten while listen is pending: the call settles and the listener is never called", async () => {
+      const broker = make();
+      const t = topic();
+      const early = recordingListener([t]);
+      const pending = broker.listen(early);
+      broker.unlisten(early);
+      // It may resolve, or reject if the feed stopped for want of listeners: either way, promptly.
+      await pending.catch(() => {});
+      const witness = recordingListener([t]);
+      await broker.listen(witness);
+      await broker.publish(t, [{ data: "after" }]);
+      await until(() => witness.data.length === 1, "the witness to get the entry");
+      assert.deepEqual([early.calls, early.errors.length], [0, 0]);
+      broker.unlisten(witness);
+    });
+
+    it("a listener that unlistens itself from onEntries does not keep the others from the entries", async () => {
+      const broker = make();
+      const t = topic();
+      const leaving = recordingListener([t], (self) => broker.unlisten(self));
+      const others = [recordingListener([t]), recordingListener([t])];
+      await broker.listen(leaving);
+      for (const other of others) await broker.listen(other);
+      await broker.publish(t, [{ data: 1 }]);
+      await broker.publish(t, [{ data: 2 }]);
+      await until(() => others.every((o) => o.data.length === 2), "the others to get 1 and 2");
+      assert.deepEqual(others.map((o) => o.data), [[1, 2], [1, 2]]);
+      assert.deepEqual(leaving.data, [1]);
+      for (const other of others) broker.unlisten(other);
+    });
+
+    it("a listener whose onEntries throws is removed from every topic and told once (upstream-lost)", async () => {
+      const broker = make();
+      const [t, u] = [topic(), topic()];
+      const thrower = recordingListener([t, u], () => {
+        throw new Error("a broken listener (test)");
+      });
+      const witnessT = recordingListener([t]);
+      const witnessU = recordingListener([u]);
+      await broker.listen(thrower);
+      await broker.listen(witnessT);
+      await broker.listen(witnessU);
+      await broker.publish(t, [{ data: 1 }]);
+      await until(() => witnessT.data.length === 1 && thrower.errors.length === 1, "the error");
+      await broker.publish(u, [{ data: 2 }]);
+      await broker.publish(t, [{ data: 3 }]);
+      await until(() => witnessU.data.length === 1 && witnessT.data.length === 2, "the witnesses");
+      assert.equal(thrower.calls, 1);
+      assert.equal(thrower.errors.length, 1);
+      assert.ok(thrower.errors[0] instanceof BrokerError);
+      assert.equal((thrower.errors[0] as BrokerError).code, "upstream-lost");
+      broker.unlisten(thrower);
+      broker.unlisten(witnessT);
+      broker.unlisten(witnessU);
     });
   });
 }

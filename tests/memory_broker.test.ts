@@ -6,9 +6,15 @@ import assert from "node:assert/strict";
 import { createHub, HISTORY_LOST_EVENT, type HistoryLost, MemoryBroker } from "../mod.ts";
 import { BrokerError } from "../src/hub/errors.ts";
 import { STREAM_END_EVENT } from "../src/hub/stream_end.ts";
-import { streamBrokerContract, take } from "./hub_helpers.ts";
+import {
+  brokerListenerContract,
+  recordingListener,
+  streamBrokerContract,
+  take,
+} from "./hub_helpers.ts";
 
 streamBrokerContract("MemoryBroker", () => new MemoryBroker());
+brokerListenerContract("MemoryBroker", () => new MemoryBroker());
 
 describe("MemoryBroker memory follows what it retains", () => {
   it("5,000 subscriptions of 10 unique topics each, all closed: no topic is left in memory", async () => {
@@ -36,6 +42,41 @@ describe("MemoryBroker memory follows what it retains", () => {
     assert.equal(broker.topicCount, 2);
     broker.unlisten(listener);
     assert.equal(broker.topicCount, 0);
+  });
+
+  it("a topic is forgotten when its last listener leaves, not before", async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [recordingListener(["x", "y"]), recordingListener(["x"])];
+    await broker.listen(a);
+    await broker.listen(b);
+    assert.equal(broker.topicCount, 2);
+    broker.unlisten(a);
+    assert.equal(broker.topicCount, 1, "x keeps its other listener; y is forgotten");
+    broker.unlisten(b);
+    assert.equal(broker.topicCount, 0);
+  });
+
+  it("unlisten during a pending listen leaves nothing registered", async () => {
+    const broker = new MemoryBroker();
+    const listener = recordingListener(["x"]);
+    const pending = broker.listen(listener);
+    broker.unlisten(listener);
+    await pending;
+    assert.equal(broker.topicCount, 0);
+    await broker.publish("x", [{ data: "unheard" }]);
+    assert.equal(listener.calls, 0);
+  });
+
+  it("a listener whose onEntries throws leaves every topic it listened to (only retained ones stay)", async () => {
+    const broker = new MemoryBroker();
+    const thrower = recordingListener(["t", "quiet"], () => {
+      throw new Error("a broken listener (test)");
+    });
+    await broker.listen(thrower);
+    assert.equal(broker.topicCount, 2);
+    await broker.publish("t", [{ data: 1 }]);
+    assert.equal(thrower.errors.length, 1);
+    assert.equal(broker.topicCount, 1, "t holds its event; quiet is forgotten");
   });
 
   it("expires history past maxAgeMs when that topic is never used again (a sweep on other operations)", async () => {

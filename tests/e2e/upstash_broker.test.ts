@@ -13,12 +13,14 @@ import {
   TOUCH_PRESENCE_SCRIPT,
 } from "../../src/adapters/upstash_stream_scripts.ts";
 import { readClaimReply } from "../../src/adapters/upstash_replies.ts";
+import { READ_SCRIPT } from "../../src/adapters/upstash_scripts.ts";
 import type { StreamAppend, StreamBroker } from "../../src/hub/broker.ts";
 import { decodeCursor } from "../../src/hub/cursor.ts";
 import { HubStreamError } from "../../src/hub/errors.ts";
 import { STREAM_END_EVENT } from "../../src/hub/stream_end.ts";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash_rest_server.ts";
 import {
+  brokerListenerContract,
   dataOf,
   endOf,
   expectedCount,
@@ -27,6 +29,7 @@ import {
   pumpResuming,
   readToEnd,
   receivedCount,
+  recordingListener,
   resubscribe,
   resumingClients,
   sleep,
@@ -48,6 +51,7 @@ const SCRIPT_NAMES = new Map([
   [APPEND_STREAM_SCRIPT, "append"],
   [CANCEL_STREAM_SCRIPT, "cancel"],
   [TOUCH_PRESENCE_SCRIPT, "presence"],
+  [READ_SCRIPT, "read"],
 ]);
 const scriptsRun: { name: string; keys: number }[] = [];
 const runs = (name: string) => scriptsRun.filter((run) => run.name === name);
@@ -289,6 +293,61 @@ describe("UpstashBroker live feed", () => {
   });
 });
 
+describe("UpstashBroker unlisten: the feed follows its listeners", () => {
+  it("the shared feed stays while a listener is left, and stops idleLingerMs after the last left", async () => {
+    const made = broker({ idleLingerMs: 300 });
+    const [a, b] = [recordingListener(["t"]), recordingListener(["t"])];
+    await made.listen(a);
+    await made.listen(b);
+    made.unlisten(a);
+    await made.publish("t", [{ data: "still" }]);
+    await until(() => b.data.length === 1, "the listener left to get the entry");
+    assert.equal(made.openFeeds, 1);
+    made.unlisten(b);
+    assert.equal(made.openFeeds, 1, "lingering");
+    await until(() => made.openFeeds === 0, "the feed to stop after its linger");
+    assert.deepEqual(a.data, []);
+  });
+
+  it("a topic whose last listener left is no longer read at catch-up", async () => {
+    const made = broker();
+    const [onT, onU] = [recordingListener(["t"]), recordingListener(["u"])];
+    await made.listen(onT);
+    await made.listen(onU);
+    made.unlisten(onT);
+    const catchUps = made.feedStats.catchUpReads;
+    scriptsRun.length = 0;
+    server.dropSubscriptions({ mode: "close" });
+    await made.publish("u", [{ data: "during" }]);
+    await until(() => onU.data.length === 1, "the entry, by the stream or the catch-up");
+    await until(() => made.feedStats.catchUpReads > catchUps, "a catch-up read");
+    // Each catch-up read's keys: the epoch, then two per topic read (u only).
+    assert.ok(runs("read").length > 0);
+    assert.deepEqual(runs("read").map((run) => run.keys), runs("read").map(() => 3));
+    made.unlisten(onU);
+  });
+
+  it("a feed of its own stops at once when its listener leaves during listen (no wait for the subscribe confirmation's timeout)", async () => {
+    const made = broker({ shareFeed: false, pingTimeoutMs: 20_000 });
+    const listener = recordingListener(["t"]);
+    let settled = false;
+    const pending = made.listen(listener).catch(() => {}).finally(() => (settled = true));
+    made.unlisten(listener);
+    assert.equal(made.openFeeds, 0);
+    // Half the confirmation timeout: a feed that waited it out would fail this.
+    await until(() => settled, "the pending listen to settle", 10_000);
+    await pending;
+    await made.publish("t", [{ data: "unheard" }]);
+    const witness = recordingListener(["t"]);
+    await made.listen(witness);
+    await made.publish("t", [{ data: "heard" }]);
+    await until(() => witness.data.includes("heard"), "the witness");
+    assert.equal(listener.calls, 0);
+    made.unlisten(witness);
+    await until(() => made.openFeeds === 0, "every feed closed");
+  });
+});
+
 describe("UpstashBroker property: random disconnects, resumes and upstream drops", () => {
   it("every client gets every event of its topics exactly once, in order per topic", async () => {
     const random = lcgRandom(0xc0ffee);
@@ -355,6 +414,8 @@ describe("UpstashBroker property: random disconnects, resumes and upstream drops
 });
 
 streamBrokerContract("UpstashBroker", () => broker());
+brokerListenerContract("UpstashBroker, shared feed", () => broker({ idleLingerMs: 50 }));
+brokerListenerContract("UpstashBroker, a feed per listener", () => broker({ shareFeed: false }));
 
 /** A broker whose appends wait while frozen, as when the producer's process stalls. */
 function freezable(inner: UpstashBroker) {
