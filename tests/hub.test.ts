@@ -443,10 +443,19 @@ describe("hub.response", () => {
   });
 });
 
-/** A MemoryBroker that counts its live listeners (listened to, not unlistened yet). */
-function countingBroker(): { broker: Broker; memory: MemoryBroker; listening: () => number } {
+/**
+ * A MemoryBroker that counts its live listeners (listened to, not unlistened yet) and the
+ * `unlisten` calls it was made.
+ */
+function countingBroker(): {
+  broker: Broker;
+  memory: MemoryBroker;
+  listening: () => number;
+  unlistens: () => number;
+} {
   const memory = new MemoryBroker();
   const listening = new Set<BrokerListener>();
+  let unlistens = 0;
   const broker: Broker = {
     publish: (topic, events) => memory.publish(topic, events),
     read: (requests, limit) => memory.read(requests, limit),
@@ -455,11 +464,12 @@ function countingBroker(): { broker: Broker; memory: MemoryBroker; listening: ()
       return memory.listen(listener);
     },
     unlisten(listener) {
+      unlistens++;
       listening.delete(listener);
       memory.unlisten(listener);
     },
   };
-  return { broker, memory, listening: () => listening.size };
+  return { broker, memory, listening: () => listening.size, unlistens: () => unlistens };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -481,6 +491,28 @@ describe("hub.response: the subscriber's lifetime follows the response", () => {
     await reader.read();
     await reader.cancel();
     await until(() => listening() === 0, "the listener to be removed");
+  });
+  it("calls the broker's unlisten once when the client cancels the body (the close, then the loop's end)", async () => {
+    const { broker, listening, unlistens } = countingBroker();
+    const hub = createHub({ broker });
+    const response = await hub.response(new Request("http://h/events"), { topics: ["t"] });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await until(() => listening() === 0, "the listener to be removed");
+    await hub.publish("t", { data: "after" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(unlistens(), 1);
+  });
+  it("a slow subscriber stops listening at its failure, and once: the stream's close after it calls nothing more", async () => {
+    const { broker, listening, unlistens } = countingBroker();
+    const hub = createHub({ broker, maxQueuedEvents: 5 });
+    const reader = (await hub.subscribe({ topics: ["t"] })).getReader();
+    await take(reader, 1);
+    await hub.publish("t", Array.from({ length: 6 }, (_, n) => ({ data: n })));
+    assert.equal(listening(), 0, "unlistened inside the publish that overflowed it");
+    await assert.rejects(reader.read(), refused("slow-subscriber", BrokerError));
+    assert.equal(unlistens(), 1);
   });
   it("stops listening when the response is closed by its signal option", async () => {
     const { broker, listening } = countingBroker();
