@@ -1,6 +1,6 @@
 // hub.response: read the client's cursor from the request, subscribe, and answer with an event
 // stream; refused topics or cursors answer 400 with a message that says what to do.
-import { sseResponse } from "../server/response.ts";
+import { connectionResponse, openConnection, sseResponse } from "../server/response.ts";
 import { BrokerError, HubCursorError, HubTopicError } from "./errors.ts";
 import type { DeliveryInfo, HubResponseOptions, SubscribeOptions } from "./hub_options.ts";
 import type { Subscription } from "./subscription.ts";
@@ -29,7 +29,10 @@ export type OpenSubscription = (
 export function lastEventIdOf(request: Request): string | undefined {
   const header = request.headers.get("last-event-id");
   if (header) return header;
-  const query = new URL(request.url).searchParams.get("lastEventId");
+  const url = request.url;
+  // Most requests carry no cursor in the query: skip parsing the URL for them.
+  if (!url.includes("lastEventId=")) return undefined;
+  const query = new URL(url).searchParams.get("lastEventId");
   return query || undefined;
 }
 
@@ -48,12 +51,14 @@ export async function hubResponse(
   request: Request,
   options: HubResponseOptions,
 ): Promise<Response> {
-  const { topics, onDeliver, ...rest } = options;
   let subscription: Subscription;
   try {
     // No signal: the response's connection already watches the request, and its close ends the
-    // subscription (Subscription.sendTo).
-    subscription = await open({ topics, lastEventId: lastEventIdOf(request) }, onDeliver);
+    // subscription (Subscription.attach).
+    subscription = await open(
+      { topics: options.topics, lastEventId: lastEventIdOf(request) },
+      options.onDeliver,
+    );
   } catch (error) {
     if (error instanceof HubCursorError || error instanceof HubTopicError) {
       return new Response(error.message + "\n", {
@@ -65,6 +70,7 @@ export async function hubResponse(
       // The store is unreachable: not the client's fault, and an EventSource gives up for good on
       // any status but 200. So: an empty stream that says when to retry; the client comes back
       // with the same Last-Event-ID and loses nothing.
+      const { topics: _topics, onDeliver: _onDeliver, ...rest } = options;
       (rest.logger ?? console).error(
         "Herald hub.response: the broker failed; the client was told to retry.",
         error,
@@ -82,18 +88,12 @@ export async function hubResponse(
   }
   if (subscription.atEnd) {
     subscription.close();
-    return new Response(null, { status: 204, headers: rest.headers });
+    return new Response(null, { status: 204, headers: options.headers });
   }
-  // The subscriber sends straight into the connection's writer: no stream between them (one
-  // object, a promise and a read per event less), the same events and the same backpressure.
-  return sseResponse((writer) => subscription.sendTo(writer), {
-    ...rest,
-    request,
-    queuePolicy: "close",
-    // Called once, by the connection, whatever closed it: the subscriber stops listening at once.
-    onClose(reason) {
-      subscription.end();
-      rest.onClose?.(reason);
-    },
-  });
+  // The subscriber drives the connection itself: no stream, writer or closure between them, and
+  // the connection's close stops the subscriber (it is the connection's source). The options
+  // object is the caller's, read as it is (the connection ignores `topics` and `onDeliver`).
+  const connection = openConnection(options, request);
+  subscription.attach(connection);
+  return connectionResponse(connection, options);
 }

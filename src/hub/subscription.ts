@@ -1,16 +1,19 @@
 // One subscriber: live first, then history strictly after the cursor, then live with the overlap
-// dropped by position. A publisher only appends to this subscriber's live buffer and resolves a
-// promise; the events move in the subscriber's own continuation (a stream's `pull`, or the loop
-// of `sendTo`), so on Workers every write happens in the request that owns the response (Workers
-// flush another request's stream only when that request does I/O of its own).
+// dropped by position. Read as a stream (`hub.subscribe`), a publisher only appends to this
+// subscriber's live buffer and resolves a promise; the events move in the stream's `pull`.
+// Attached to a response (`hub.response`), an idle subscriber on Deno, Bun, Node or Vercel Edge
+// holds no pending promise at all: the publisher's call queues the events into the connection and
+// writes them, as a hand-written fan-out loop would. On Workers the events move in the loop of the
+// request that owns the response, woken by the publisher (Workers flush another request's stream
+// only when that request does I/O of its own).
 //
 // Shaped for fan-out at 10k subscribers per isolate: one object per subscriber with its state in
 // fields and its behaviour on the prototype (no closures per subscriber), the subscription itself
 // is the broker's listener, and the cursor string and the event object of a broadcast are shared
 // by every subscriber that holds the same cursor (see `eventFor`).
+import { requestScopedIO } from "../capabilities.ts";
 import type { SSEEvent } from "../protocol/types.ts";
-import { SSECloseError } from "../server/close_reason.ts";
-import type { SSEWriter } from "../server/writer.ts";
+import type { ConnectionSource, ResponseConnection } from "../server/connection.ts";
 import type { Broker, BrokerEntry, BrokerListener, BrokerRead, TopicRead } from "./broker.ts";
 import { encodeCursor, encodeCursorPosition } from "./cursor.ts";
 import type { CursorSigner } from "./cursor_signing.ts";
@@ -42,7 +45,8 @@ const NO_PAGE: BrokerEntry[] = [];
 
 /**
  * One subscriber's state. Made by {@link openSubscription}; read either as a stream
- * ({@link Subscription.toStream}) or pushed into an SSE writer ({@link Subscription.sendTo}).
+ * ({@link Subscription.toStream}) or delivered into a response's connection
+ * ({@link Subscription.attach}).
  * It is also the broker's listener ({@link BrokerListener}): the broker calls `onEntries` and
  * `onError` as its methods.
  *
@@ -64,7 +68,7 @@ const NO_PAGE: BrokerEntry[] = [];
  * await reader.cancel();
  * ```
  */
-export class Subscription implements BrokerListener {
+export class Subscription implements BrokerListener, ConnectionSource {
   readonly topics: string[];
   readonly #plan: SubscriptionPlan;
   /** Whether the broker may still hold this listener: until `close` or a failure unlistens. */
@@ -92,6 +96,15 @@ export class Subscription implements BrokerListener {
   #presence: PresenceTicket | undefined;
   /** Per event of `#out`, what `onDeliver` is told (only when there is an `onDeliver`). */
   #outInfo: (DeliveryInfo | undefined)[] | undefined;
+  /** The connection `attach` delivers into. */
+  #sink: ResponseConnection | undefined;
+  /**
+   * Attached, idle and synchronous: nothing to send, no loop running, and the broker's
+   * `onEntries` hands the events to the connection itself (see {@link Subscription.attach}).
+   */
+  #parked = false;
+  /** With a signer: how many events at the head of `#out` are signed already. */
+  #signedCount = 0;
 
   constructor(plan: SubscriptionPlan) {
     this.#plan = plan;
@@ -113,6 +126,11 @@ export class Subscription implements BrokerListener {
     // Most subscriptions hold one topic: no lookup structure per subscriber.
     const topicIndex = topics.length === 1 ? (topic === topics[0] ? 0 : -1) : topics.indexOf(topic);
     if (topicIndex === -1 || this.#failure) return;
+    if (this.#parked) {
+      this.#take(topicIndex, entries);
+      this.#deliver();
+      return;
+    }
     this.#live.push(topicIndex, entries);
     this.#liveCount += entries.length;
     if (this.#liveCount > this.#plan.maxQueuedEvents) {
@@ -149,7 +167,15 @@ export class Subscription implements BrokerListener {
   #fail(error: Error): void {
     this.#failure ??= error;
     this.#unlisten();
+    if (this.#parked) return this.#failSink(error);
     this.#signal();
+  }
+
+  /** The subscription failed while attached: the connection reports it and ends. */
+  #failSink(error: unknown): void {
+    this.#parked = false;
+    this.close();
+    if (!this.#ended) this.#sink!.fail(error);
   }
 
   #unlisten(): void {
@@ -366,19 +392,22 @@ export class Subscription implements BrokerListener {
   #drainLive(): void {
     const live = this.#live;
     if (live.length === 0) return;
-    const positions = this.#positions;
     for (let k = 0; k < live.length; k += 2) {
-      const topicIndex = live[k] as number;
-      const entries = live[k + 1] as BrokerEntry[];
-      for (const entry of entries) {
-        // The overlap with replay (and anything older than the cursor) is dropped by position.
-        if (comparePositions(entry.id, positions[topicIndex]) > 0) {
-          this.#emit(topicIndex, entry, false);
-        }
-      }
+      this.#take(live[k] as number, live[k + 1] as BrokerEntry[]);
     }
     live.length = 0;
     this.#liveCount = 0;
+  }
+
+  /** Moves one topic's live entries to `#out`. */
+  #take(topicIndex: number, entries: BrokerEntry[]): void {
+    const positions = this.#positions;
+    for (const entry of entries) {
+      // The overlap with replay (and anything older than the cursor) is dropped by position.
+      if (comparePositions(entry.id, positions[topicIndex]) > 0) {
+        this.#emit(topicIndex, entry, false);
+      }
+    }
   }
 
   /**
@@ -451,20 +480,109 @@ export class Subscription implements BrokerListener {
   }
 
   /**
-   * Sends the subscriber's events to an SSE writer until {@link Subscription.end} is called (the
-   * connection closed: the returned promise resolves) or the subscription fails (a rejection, the
-   * error the connection reports). Each send is awaited, so a slow client's connection queue
-   * holds the events back here, as a stream source would be read only as the queue has room. What
-   * `hub.response` uses: no stream between the hub and the response, and one awaited promise per
-   * wake (the loop sleeps here, not in a nested async call). Resolves too once every topic's
-   * stream has sent its end.
+   * Delivers the subscriber's events into a response's connection until either ends: the
+   * connection's close stops the subscriber (it becomes the connection's source); a failure is
+   * handed to the connection (`fail`), which reports it and ends; once every topic's stream has
+   * sent its end, the connection closes (`producer-done`). Backpressure as a stream source gets
+   * it: past half of the connection's queue, nothing more is handed over until the client took
+   * what waits (and the subscriber's own bound, `maxQueuedEvents`, then ends it as
+   * `slow-subscriber`).
+   *
+   * Where I/O may cross requests, an idle subscriber is parked: no promise, no suspended call;
+   * the broker's `onEntries` queues the events and flushes the connection in the publisher's
+   * call. A loop runs only while history is replayed, events are signed (a `cursorSecret`), or
+   * the client is waited for. On Workers the loop always runs, and a publish wakes it.
    */
-  async sendTo(writer: SSEWriter): Promise<void> {
+  attach(connection: ResponseConnection): void {
+    this.#sink = connection;
+    connection.source = this;
+    if (!this.#pages && this.#synchronous()) {
+      // What was published since `open` listened comes first; parked, `#live` stays empty.
+      this.#drainLive();
+      this.#parked = true;
+      this.#deliver();
+    } else void this.#run(connection);
+  }
+
+  /** The connection closed (ConnectionSource): stop listening, and end the loop. */
+  stop(): void {
+    this.end();
+  }
+
+  /** The consumer is gone: stop listening, and end the loop. */
+  end(): void {
+    this.#ended = true;
+    this.#parked = false;
+    this.close();
+    this.#signal();
+  }
+
+  #synchronous(): boolean {
+    return !requestScopedIO && this.#plan.signer === undefined;
+  }
+
+  /** Parked: hands `#out` to the connection and writes it, or starts the loop to wait. */
+  #deliver(): void {
+    const sink = this.#sink!;
+    try {
+      if (this.#out.length > 0 && !this.#pushOut(sink)) {
+        if (sink.closed) return; // its close stopped this subscriber
+        this.#parked = false;
+        void this.#run(sink);
+        return;
+      }
+    } catch (error) {
+      // onDeliver threw: this subscriber ends, the broker's other listeners go on.
+      return this.#failSink(error);
+    }
+    if (this.#finished) {
+      this.#parked = false;
+      this.close();
+      sink.close("producer-done");
+    }
+  }
+
+  /**
+   * Hands `#out` to the connection in order and writes it as one chunk. `true` when everything
+   * was handed over with room to spare; `false` when the connection closed or its queue is past
+   * half (what was not handed over stays in `#out`).
+   */
+  #pushOut(sink: ResponseConnection): boolean {
+    const out = this.#out;
+    const outInfo = this.#outInfo;
+    let k = 0;
+    let room = true;
+    while (k < out.length) {
+      room = sink.push(out[k]);
+      if (sink.closed) return false;
+      const info = outInfo?.[k];
+      k++;
+      if (info) this.#plan.onDeliver!(info);
+      if (!room) break;
+    }
+    if (k === out.length) {
+      out.length = 0;
+      if (outInfo) outInfo.length = 0;
+    } else {
+      out.splice(0, k);
+      outInfo?.splice(0, k);
+    }
+    sink.flush();
+    return room;
+  }
+
+  /**
+   * The attached subscriber's loop: replays history, signs, waits for a slow client; parks once
+   * idle where it may, or (Workers) sleeps until a publish wakes it.
+   */
+  async #run(sink: ResponseConnection): Promise<void> {
     const out = this.#out;
     const signer = this.#plan.signer;
-    const outInfo = this.#outInfo;
     try {
       for (;;) {
+        // At once unless the client has half a queue to take first.
+        await sink.drained();
+        if (this.#ended) return;
         if (out.length === 0) {
           if (this.#pages) {
             await this.#readMore();
@@ -474,40 +592,34 @@ export class Subscription implements BrokerListener {
           this.#drainLive();
         }
         if (out.length > 0) {
-          // Only this loop adds to `#out` (a wake during the awaits below only adds to `#live`).
-          for (let k = 0; k < out.length; k++) {
-            const event = out[k];
-            try {
-              await writer.send(signer ? await this.#signed(event) : event);
-            } catch (error) {
-              // A closed connection ends the loop; a refused event was reported by the writer
-              // and the stream goes on (as `sseResponse` does for a stream source).
-              if (error instanceof SSECloseError) return;
-              continue;
+          if (signer) {
+            // Events may be shared between subscribers (see eventFor): signed copies replace them.
+            for (let k = this.#signedCount; k < out.length; k++) {
+              out[k] = await this.#signed(out[k]);
             }
-            const info = outInfo?.[k];
-            if (info) this.#plan.onDeliver!(info);
+            if (this.#ended) return;
           }
-          out.length = 0;
-          if (outInfo) outInfo.length = 0;
+          if (!this.#pushOut(sink) && sink.closed) return;
+          this.#signedCount = out.length;
           continue;
         }
-        // A closed connection ends quietly: nobody is left to tell of a failure.
-        if (this.#ended || this.#finished) return;
+        if (this.#finished) {
+          this.close();
+          sink.close("producer-done");
+          return;
+        }
         if (this.#failure) throw this.#failure;
-        if (this.#plan.signal?.aborted) return;
-        if (this.#live.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
+        if (this.#live.length > 0) continue;
+        if (this.#synchronous()) {
+          this.#parked = true;
+          return;
+        }
+        await new Promise<void>((resolve) => (this.#wake = resolve));
       }
-    } finally {
+    } catch (error) {
       this.close();
+      if (!this.#ended) sink.fail(error);
     }
-  }
-
-  /** The connection `sendTo` writes to has closed: stop listening, and end the loop. */
-  end(): void {
-    this.#ended = true;
-    this.close();
-    this.#signal();
   }
 }
 
