@@ -103,6 +103,23 @@ describe("parser: maxEventBytes bounds memory", () => {
     refusal(() => parser.feed("data: abcd€ef\n".repeat(100) + "data:x\n\n"), "event-too-large");
   });
 
+  it("data lines of one chunk past the limit are refused before the next line is read", () => {
+    // Lines short enough to be read without measuring (3 x 10 units <= 22 + 8), five of them:
+    // 24 bytes of data. Each kind of line that can follow the fifth: its callback must not run.
+    for (const next of [": comment", "retry: 5", "id: 7", "event: x", "", "data: more"]) {
+      const seen: string[] = [];
+      const parser = createParser({
+        onEvent: (m) => seen.push("event " + m.data),
+        onComment: (text) => seen.push("comment " + text),
+        onRetry: (ms) => seen.push("retry " + ms),
+        maxEventBytes: 22,
+      });
+      refusal(() => parser.feed("data: abcd\n".repeat(5) + next + "\n\n"), "event-too-large");
+      assert.deepEqual(seen, [], `followed by ${JSON.stringify(next)}`);
+      assert.equal(parser.lastEventId, "", `followed by ${JSON.stringify(next)}`);
+    }
+  });
+
   it("a line past the limit does not smuggle its tail as a new field", () => {
     const { events, parser } = collecting(1000);
     refusal(() => parser.feed("data: " + "A".repeat(1100)), "line-too-long");
