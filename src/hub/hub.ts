@@ -23,7 +23,8 @@ import {
   type StreamWriter,
 } from "./stream_options.ts";
 import { StreamProducer } from "./stream_producer.ts";
-import { openSubscription, type Subscription } from "./subscription.ts";
+import { openSubscription, type SubscriberSettings, type Subscription } from "./subscription.ts";
+import { TopicListCache } from "./topic_list_cache.ts";
 import { DEFAULT_MAX_TOPICS_PER_SUBSCRIPTION, normalizeTopics, validateTopic } from "./topics.ts";
 
 export type { HubOptions, SubscribeOptions } from "./hub_options.ts";
@@ -215,30 +216,23 @@ export function createHub(options: HubOptions): Hub {
   };
 
   /** Validates topics and cursor, then opens a subscriber (read as a stream or sent to a writer). */
+  // Shared by every subscriber (made once the signer's key is ready).
+  let settings: SubscriberSettings | undefined;
+  const topicLists = new TopicListCache();
+
   async function open(
     { topics, lastEventId, signal }: SubscribeOptions,
     onDeliver?: (info: DeliveryInfo) => void,
   ): Promise<Subscription> {
-    const sorted = normalizeTopics(topics, maxTopics);
-    const tag = topicsTag(sorted);
+    const { sorted, tag } = topicLists.get(normalizeTopics(topics, maxTopics));
     const sign = signer ? await signer : undefined;
+    settings ??= { broker, replayPageSize, maxQueuedEvents, signer: sign, presence };
     let cursor;
     if (lastEventId) {
       const unsigned = sign ? await sign.verify(lastEventId) : lastEventId;
       cursor = decodeCursor(unsigned, sorted);
     }
-    return openSubscription({
-      broker,
-      topics: sorted,
-      tag,
-      cursor,
-      replayPageSize,
-      maxQueuedEvents,
-      signer: sign,
-      signal,
-      presence,
-      onDeliver,
-    });
+    return openSubscription({ settings, topics: sorted, tag, cursor, signal, onDeliver });
   }
   return hub;
 }

@@ -24,20 +24,26 @@ import { comparePositions, ZERO_POSITION } from "./position.ts";
 import type { PresenceTicket, PresenceTracker } from "./presence.ts";
 import { STREAM_END_EVENT } from "./stream_end.ts";
 
-/** What the hub resolved before the stream exists (so cursor errors become a 400). */
-export interface SubscriptionPlan {
+/** What every subscriber of one hub shares: made once per hub, not once per subscriber. */
+export interface SubscriberSettings {
   broker: Broker;
-  topics: string[];
-  tag: string;
-  /** The cursor's epoch and positions, or `undefined` for a fresh subscription (start now). */
-  cursor: { epoch: string; positions: string[] } | undefined;
   replayPageSize: number;
   maxQueuedEvents: number;
   signer: CursorSigner | undefined;
-  signal: AbortSignal | undefined;
   /** Where readers of running streams are counted (a broker with streams), or `undefined`. */
   presence: PresenceTracker | undefined;
-  /** Told of each published event handed to the writer (`sendTo` only), or `undefined`. */
+}
+
+/** What the hub resolved before the stream exists (so cursor errors become a 400). */
+export interface SubscriptionPlan {
+  settings: SubscriberSettings;
+  /** Sorted and validated; may be shared with other subscribers, never changed. */
+  topics: readonly string[];
+  tag: string;
+  /** The cursor's epoch and positions, or `undefined` for a fresh subscription (start now). */
+  cursor: { epoch: string; positions: string[] } | undefined;
+  signal: AbortSignal | undefined;
+  /** Told of each published event handed to the connection (`attach` only), or `undefined`. */
   onDeliver: ((info: DeliveryInfo) => void) | undefined;
 }
 
@@ -56,10 +62,11 @@ const NO_PAGE: BrokerEntry[] = [];
  * import { openSubscription } from "./subscription.ts";
  * import assert from "node:assert/strict";
  * const broker = new MemoryBroker();
+ * const settings = {
+ *   broker, replayPageSize: 100, maxQueuedEvents: 100, signer: undefined, presence: undefined,
+ * };
  * const subscription = await openSubscription({
- *   broker, topics: ["t"], tag: "x", cursor: undefined, replayPageSize: 100,
- *   maxQueuedEvents: 100, signer: undefined, signal: undefined, presence: undefined,
- *   onDeliver: undefined,
+ *   settings, topics: ["t"], tag: "x", cursor: undefined, signal: undefined, onDeliver: undefined,
  * });
  * const reader = subscription.toStream().getReader();
  * const start = (await reader.read()).value!;
@@ -69,12 +76,15 @@ const NO_PAGE: BrokerEntry[] = [];
  * ```
  */
 export class Subscription implements BrokerListener, ConnectionSource {
-  readonly topics: string[];
-  readonly #plan: SubscriptionPlan;
+  readonly topics: readonly string[];
+  readonly #settings: SubscriberSettings;
+  readonly #abortSignal: AbortSignal | undefined;
+  readonly #onDeliver: ((info: DeliveryInfo) => void) | undefined;
   /** Whether the broker may still hold this listener: until `close` or a failure unlistens. */
   #listening = true;
   /** Live entries not yet taken: topic index, entries, topic index, entries, ... */
-  #live: (number | BrokerEntry[])[] = [];
+  // Made on first use: a parked subscriber never buffers.
+  #live: (number | BrokerEntry[])[] | undefined;
   #liveCount = 0;
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
@@ -107,8 +117,10 @@ export class Subscription implements BrokerListener, ConnectionSource {
   #signedCount = 0;
 
   constructor(plan: SubscriptionPlan) {
-    this.#plan = plan;
+    this.#settings = plan.settings;
     this.topics = plan.topics;
+    this.#abortSignal = plan.signal;
+    this.#onDeliver = plan.onDeliver;
     if (plan.onDeliver) this.#outInfo = [];
   }
 
@@ -131,14 +143,14 @@ export class Subscription implements BrokerListener, ConnectionSource {
       this.#deliver();
       return;
     }
-    this.#live.push(topicIndex, entries);
+    (this.#live ??= []).push(topicIndex, entries);
     this.#liveCount += entries.length;
-    if (this.#liveCount > this.#plan.maxQueuedEvents) {
-      this.#live.length = 0;
+    if (this.#liveCount > this.#settings.maxQueuedEvents) {
+      this.#live!.length = 0;
       this.#fail(
         new BrokerError(
           "slow-subscriber",
-          `This subscriber fell more than ${this.#plan.maxQueuedEvents} events behind and was ` +
+          `This subscriber fell more than ${this.#settings.maxQueuedEvents} events behind and was ` +
             "disconnected; the client resumes from its cursor.",
         ),
       );
@@ -181,24 +193,24 @@ export class Subscription implements BrokerListener, ConnectionSource {
   #unlisten(): void {
     if (!this.#listening) return;
     this.#listening = false;
-    this.#plan.broker.unlisten(this);
+    this.#settings.broker.unlisten(this);
   }
 
   /** Stops listening; idempotent. */
   close(): void {
     this.#unlisten();
-    this.#plan.signal?.removeEventListener("abort", this);
+    this.#abortSignal?.removeEventListener("abort", this);
     if (this.#presence) {
-      this.#plan.presence!.leave(this.#presence);
+      this.#settings.presence!.leave(this.#presence);
       this.#presence = undefined;
     }
   }
 
   /** Subscribes to the live feed, reads the broker's state and first page, checks the cursor. */
-  async open(): Promise<void> {
-    const plan = this.#plan;
-    const { broker, topics } = plan;
-    plan.signal?.addEventListener("abort", this, { once: true });
+  async open(plan: SubscriptionPlan): Promise<void> {
+    const { broker, replayPageSize } = this.#settings;
+    const topics = this.topics;
+    this.#abortSignal?.addEventListener("abort", this, { once: true });
     let first: BrokerRead;
     try {
       // Live first: everything published from here on lands in `#live`, buffered until replay
@@ -207,7 +219,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
       const after = plan.cursor?.positions ?? topics.map(() => ZERO_POSITION);
       first = await broker.read(
         topics.map((topic, i) => ({ topic, after: after[i] })),
-        plan.cursor ? plan.replayPageSize : 0,
+        plan.cursor ? replayPageSize : 0,
       );
       this.#epoch = first.epoch;
       if (!plan.cursor) {
@@ -218,7 +230,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
         this.#positions = topics.map(() => ZERO_POSITION);
         first = await broker.read(
           topics.map((topic) => ({ topic, after: ZERO_POSITION })),
-          plan.replayPageSize,
+          replayPageSize,
         );
         this.#epoch = first.epoch;
       } else {
@@ -238,7 +250,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
       throw error;
     }
 
-    this.#prefix = encodeCursor(this.#epoch, plan.tag, []) + ".";
+    this.#prefix = cursorPrefix(this.#epoch, plan.tag);
     this.#parts = this.#positions.map(encodeCursorPosition);
     if (first.topics.some((t) => t.stream)) {
       this.#openStreams(first.topics);
@@ -282,8 +294,8 @@ export class Subscription implements BrokerListener, ConnectionSource {
       this.#atEnd = true;
       return;
     }
-    if (running.length > 0 && this.#plan.presence) {
-      this.#presence = this.#plan.presence.join(running);
+    if (running.length > 0 && this.#settings.presence) {
+      this.#presence = this.#settings.presence.join(running);
     }
   }
 
@@ -291,7 +303,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
   #streamEnd(i: number): void {
     const ended = this.#streamEnded ??= this.topics.map(() => false);
     ended[i] = true;
-    if (this.#presence) this.#plan.presence!.leave(this.#presence, [this.topics[i]]);
+    if (this.#presence) this.#settings.presence!.leave(this.#presence, [this.topics[i]]);
     if (ended.every(Boolean)) this.#finished = true;
   }
 
@@ -377,9 +389,9 @@ export class Subscription implements BrokerListener, ConnectionSource {
     const pages = this.#pages!;
     const more = this.#more!;
     const wanted = this.topics.flatMap((_topic, i) => more[i] && pages[i].length === 0 ? [i] : []);
-    const read = await this.#plan.broker.read(
+    const read = await this.#settings.broker.read(
       wanted.map((i) => ({ topic: this.topics[i], after: this.#positions[i] })),
-      this.#plan.replayPageSize,
+      this.#settings.replayPageSize,
     );
     if (read.epoch !== this.#epoch) {
       throw new BrokerError("broker-reset", "The broker was reset during replay; resume.");
@@ -391,7 +403,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
 
   #drainLive(): void {
     const live = this.#live;
-    if (live.length === 0) return;
+    if (live === undefined || live.length === 0) return;
     for (let k = 0; k < live.length; k += 2) {
       this.#take(live[k] as number, live[k + 1] as BrokerEntry[]);
     }
@@ -425,8 +437,8 @@ export class Subscription implements BrokerListener, ConnectionSource {
       // A closed connection (sendTo) ends quietly: nobody is left to tell of a failure.
       if (!this.#ended && !this.#finished) {
         if (this.#failure) throw this.#failure;
-        if (!this.#plan.signal?.aborted) {
-          if (this.#live.length === 0) return this.#sleepThenNext();
+        if (!this.#abortSignal?.aborted) {
+          if (!this.#live?.length) return this.#sleepThenNext();
           continue;
         }
       }
@@ -451,7 +463,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
   async #signed(event: SSEEvent): Promise<SSEEvent> {
     // Events may be shared between subscribers (see eventFor): never edit one in place.
     if (event.id === undefined) return event;
-    return { ...event, id: await this.#plan.signer!.sign(event.id) };
+    return { ...event, id: await this.#settings.signer!.sign(event.id) };
   }
 
   /** The subscriber as a pull-based stream of events (what `hub.subscribe` returns). */
@@ -469,7 +481,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
         return;
       }
       const out = this.#out;
-      const signer = this.#plan.signer;
+      const signer = this.#settings.signer;
       for (const event of out) controller.enqueue(signer ? await this.#signed(event) : event);
       out.length = 0;
       if (this.#outInfo) this.#outInfo.length = 0;
@@ -518,7 +530,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
   }
 
   #synchronous(): boolean {
-    return !requestScopedIO && this.#plan.signer === undefined;
+    return !requestScopedIO && this.#settings.signer === undefined;
   }
 
   /** Parked: hands `#out` to the connection and writes it, or starts the loop to wait. */
@@ -557,7 +569,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
       if (sink.closed) return false;
       const info = outInfo?.[k];
       k++;
-      if (info) this.#plan.onDeliver!(info);
+      if (info) this.#onDeliver!(info);
       if (!room) break;
     }
     if (k === out.length) {
@@ -577,7 +589,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
    */
   async #run(sink: ResponseConnection): Promise<void> {
     const out = this.#out;
-    const signer = this.#plan.signer;
+    const signer = this.#settings.signer;
     try {
       for (;;) {
         // At once unless the client has half a queue to take first.
@@ -609,7 +621,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
           return;
         }
         if (this.#failure) throw this.#failure;
-        if (this.#live.length > 0) continue;
+        if (this.#live?.length) continue;
         if (this.#synchronous()) {
           this.#parked = true;
           return;
@@ -644,10 +656,12 @@ class SubscriptionSource implements UnderlyingDefaultSource<SSEEvent> {
  * import { MemoryBroker } from "./memory_broker.ts";
  * import { openSubscription } from "./subscription.ts";
  * import assert from "node:assert/strict";
+ * const settings = {
+ *   broker: new MemoryBroker(), replayPageSize: 100, maxQueuedEvents: 100, signer: undefined,
+ *   presence: undefined,
+ * };
  * const subscription = await openSubscription({
- *   broker: new MemoryBroker(), topics: ["t"], tag: "x", cursor: undefined,
- *   replayPageSize: 100, maxQueuedEvents: 100, signer: undefined, signal: undefined,
- *   presence: undefined, onDeliver: undefined,
+ *   settings, topics: ["t"], tag: "x", cursor: undefined, signal: undefined, onDeliver: undefined,
  * });
  * assert.deepEqual(subscription.topics, ["t"]);
  * assert.equal(subscription.atEnd, false);
@@ -656,8 +670,22 @@ class SubscriptionSource implements UnderlyingDefaultSource<SSEEvent> {
  */
 export async function openSubscription(plan: SubscriptionPlan): Promise<Subscription> {
   const subscription = new Subscription(plan);
-  await subscription.open();
+  await subscription.open(plan);
   return subscription;
+}
+
+// Subscribers of the same topics under the same epoch share one prefix string.
+let prefixEpoch = "";
+let prefixTag = "";
+let prefixText = "";
+
+function cursorPrefix(epoch: string, tag: string): string {
+  if (epoch !== prefixEpoch || tag !== prefixTag) {
+    prefixText = encodeCursor(epoch, tag, []) + ".";
+    prefixEpoch = epoch;
+    prefixTag = tag;
+  }
+  return prefixText;
 }
 
 // The last one-topic cursor made (see Subscription.#cursor).
