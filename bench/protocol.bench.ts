@@ -5,8 +5,8 @@
 //   - SSEParserStream at least 1.15x TextDecoderStream + EventSourceParserStream;
 //   - SSEEncoderStream (awaiting each write) at least 1.5x Hono's writeSSE.
 // Each is judged on the ratio of wall-clock medians; the ratio of CPU-time medians of the same
-// runs is printed beside it (steadier on a shared machine). Timed by bench/protocol/measure_runs.ts:
-// as bench/support/measure.ts, but with no forced GC before a run on Bun either (see there).
+// runs is printed beside it (steadier on a shared machine). Timed by bench/support/measure.ts (no
+// forced collection before a run; see there why).
 //
 //   deno run -A bench/protocol.bench.ts [options]
 //   bun bench/protocol.bench.ts [options]
@@ -16,13 +16,19 @@
 // default 1 = the sizes in bench/README.md), --only small,tokens,big,crlf (workloads),
 // --groups parse,text,stream,encode,encode-stream (which groups; default all).
 
-import { type Group, type Measured, printGroup, speedup } from "./support/measure.ts";
+import {
+  cpuSpeedup,
+  type Group,
+  type Measured,
+  measureGroup,
+  printGroup,
+  speedup,
+} from "./support/measure.ts";
 import { verdict } from "./support/verdict.ts";
 import * as encoders from "./protocol/encode_contenders.ts";
 import { ENCODER } from "./protocol/encode_contenders.ts";
 import * as parsers from "./protocol/parse_contenders.ts";
 import { PARSER } from "./protocol/parse_contenders.ts";
-import { cpuSpeedup, measureRuns } from "./protocol/measure_runs.ts";
 import { buildWorkload, WORKLOAD_KEYS } from "./protocol/workloads.ts";
 
 interface Target {
@@ -107,7 +113,7 @@ async function run(
   subjects: string[],
   target?: { target: Target; workload: string },
 ): Promise<Measured[]> {
-  const measured = await measureRuns(group, options);
+  const measured = await measureGroup(group, options);
   printGroup(group, measured, subjects);
   if (target) {
     const { subject, peer } = target.target;

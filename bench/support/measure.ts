@@ -3,6 +3,18 @@
 // Timings on a shared machine are noisy, so: every contender is verified before it is timed (a
 // broken contender can't look fast), contenders run round-robin (a burst of noise hits all of
 // them, not one), and we report the median of several runs and ratios, not absolute numbers.
+//
+// No collection is forced before a run, on any runtime. V8's gc() (with --expose-gc) throws
+// optimised code away: the runs after it measured 3-10x slower. On Bun, `Bun.gc(true)` before each
+// run had the same kind of effect: SSEEncoderStream over 64 KiB events took 210 ms a run after it
+// and 35 ms without it, and a bare TransformStream (the floor) likewise, so the runs measured the
+// runtime's recovery from the collection more than the contenders. What a run leaves for the
+// collector is part of its cost, and the round-robin order spreads it over all contenders.
+//
+// The process's CPU time (user and system, every thread: the collector's helpers too) is recorded
+// beside the wall-clock time of each run. On a shared machine wall-clock time includes waiting for
+// a core and CPU time does not, so CPU-time ratios hold steadier when other work comes and goes.
+import { cpuUsage } from "node:process";
 
 /** What one run of a contender produced: enough to tell that it did the whole job. */
 export interface Outcome {
@@ -41,6 +53,8 @@ export interface Measured {
   note?: string;
   medianMs: number;
   samplesMs: number[];
+  /** The median of the process's CPU time (user + system) per timed run. */
+  cpuMedianMs: number;
 }
 
 /** Options of {@link measureGroup}. */
@@ -49,18 +63,10 @@ export interface MeasureOptions {
   runs: number;
 }
 
-const gc: (() => void) | undefined = (() => {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-  if (typeof g.gc === "function") return g.gc;
-  if (g.Bun) return () => g.Bun!.gc(true);
-  return undefined;
-})();
-
-/**
- * Whether a full GC is forced between runs: on Bun (`Bun.gc`), and on V8 only if `gc` was exposed
- * by hand; bench/run.mjs doesn't expose it on Deno because V8's forced GC discards optimised code.
- */
-export const canForceGc: boolean = gc !== undefined;
+function nowCpuMs(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -90,37 +96,51 @@ export async function checkOutcomes(group: Group): Promise<void> {
   }
 }
 
-/** Verifies, warms up, then times every contender `runs` times, round-robin. */
+/**
+ * Verifies, warms up, then times every contender `runs` times, round-robin, recording wall-clock
+ * and CPU time of each run. No collection is forced between runs (see the top of this file).
+ */
 export async function measureGroup(group: Group, options: MeasureOptions): Promise<Measured[]> {
   await checkOutcomes(group);
-  const samples = group.contenders.map(() => [] as number[]);
+  const wall = group.contenders.map(() => [] as number[]);
+  const cpu = group.contenders.map(() => [] as number[]);
   for (let round = 0; round < options.warmupRuns + options.runs; round++) {
-    // Rotate the starting contender each round so none always runs right after a GC.
+    // Rotate the starting contender each round so none always runs first.
     for (let k = 0; k < group.contenders.length; k++) {
       const i = (k + round) % group.contenders.length;
       const contender = group.contenders[i];
-      gc?.();
+      const cpuStart = nowCpuMs();
       const start = performance.now();
       const outcome = await contender.run();
       const elapsedMs = performance.now() - start;
+      const cpuMs = nowCpuMs() - cpuStart;
       if (outcome.events !== group.events) {
         throw new Error(`${group.title}: ${contender.name} lost events in a timed run.`);
       }
-      if (round >= options.warmupRuns) samples[i].push(elapsedMs);
+      if (round >= options.warmupRuns) {
+        wall[i].push(elapsedMs);
+        cpu[i].push(cpuMs);
+      }
     }
   }
   return group.contenders.map((contender, i) => ({
     name: contender.name,
     floor: contender.floor ?? false,
     note: contender.note,
-    medianMs: median(samples[i]),
-    samplesMs: samples[i],
+    medianMs: median(wall[i]),
+    samplesMs: wall[i],
+    cpuMedianMs: median(cpu[i]),
   }));
 }
 
 /** `peer` time over `subject` time: above 1 means `subject` is that many times faster. */
 export function speedup(results: Measured[], subject: string, peer: string): number {
   return find(results, peer).medianMs / find(results, subject).medianMs;
+}
+
+/** As {@link speedup}, in CPU time. */
+export function cpuSpeedup(results: Measured[], subject: string, peer: string): number {
+  return find(results, peer).cpuMedianMs / find(results, subject).cpuMedianMs;
 }
 
 /** `subject` time over the floor's time: 1.2 means 20% slower than the floor. */
