@@ -32,6 +32,9 @@ function payload(): string {
 
 // Herald: the hub over the in-memory broker.
 const hub = createHub({ broker: new MemoryBroker({ maxEventsPerTopic: 1000 }) });
+const countClose = () => {
+  connections--;
+};
 
 // Herald's response builder alone: every open writer.
 const writers = new Set<SSEWriter>();
@@ -135,8 +138,11 @@ async function handler(request: Request): Promise<Response> {
       if (impl === "herald") {
         connections++;
         // Counted down by the response's own close (as the other servers do), not by reading
-        // request.signal: on Bun that builds a signal per request, on Deno it warns.
-        return await hub.response(request, { topics: ["all"], onClose: () => connections-- });
+        // request.signal: on Bun that builds a signal per request, on Deno it warns. The callback
+        // is made once, not in this handler: a closure made here would hold the handler's scope
+        // (the request, its headers, the URL) for as long as the stream is open, ~0.9 KiB of RSS
+        // per connection on Bun that is this file's, not the hub's.
+        return await hub.response(request, { topics: ["all"], onClose: countClose });
       }
       if (impl === "hono") return await hono.fetch(request);
       if (impl === "response") return responseOnly(request);
