@@ -592,8 +592,19 @@ export class Subscription implements BrokerListener, ConnectionSource {
     const signer = this.#settings.signer;
     try {
       for (;;) {
-        // At once unless the client has half a queue to take first.
-        await sink.drained();
+        while (!sink.hasRoom) {
+          // The client has half a queue to take first. A publish wakes the loop too (it only
+          // buffers here), and so does a failure (this subscriber fell too far behind), so a
+          // stalled client's stream ends now, not at its slow-client timeout.
+          const drained = sink.drained();
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+            drained.then(resolve, resolve);
+          });
+          this.#wake = undefined;
+          if (this.#ended) return;
+          if (this.#failure && !sink.hasRoom) throw this.#failure;
+        }
         if (this.#ended) return;
         if (out.length === 0) {
           if (this.#pages) {

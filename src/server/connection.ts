@@ -289,6 +289,12 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
     this.#write();
   }
 
+  /** Whether the queue is under half of both bounds: a producer may go on without waiting. */
+  get hasRoom(): boolean {
+    const queue = this.#queue;
+    return queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes;
+  }
+
   /**
    * Resolves once the queue is under half of its bounds again (at once if it is), rejects with
    * the close error if the stream closes abruptly first.
