@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SSECloseError } from "../mod.ts";
-import { openConnection } from "../src/server/response.ts";
+import { openConnection } from "../src/server/open_connection.ts";
 
 const decoder = new TextDecoder();
 

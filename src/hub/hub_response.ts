@@ -1,6 +1,7 @@
 // hub.response: read the client's cursor from the request, subscribe, and answer with an event
 // stream; refused topics or cursors answer 400 with a message that says what to do.
-import { connectionResponse, openConnection, sseResponse } from "../server/response.ts";
+import { connectionResponse, openConnection } from "../server/open_connection.ts";
+import { sseResponse } from "../server/response.ts";
 import { BrokerError, HubCursorError, HubTopicError } from "./errors.ts";
 import type { DeliveryInfo, HubResponseOptions, SubscribeOptions } from "./hub_options.ts";
 import type { Subscription } from "./subscription.ts";

@@ -51,6 +51,11 @@ describe(`resumable streams on MemoryBroker (host: ${runtime}, seed ${seed})`, (
       targetPort: server.port,
       random: seededRandom(seed),
       cutAfterBytes: { min: 120, max: 2_000 },
+      // Bounded, so a reader always gets through in the end: Bun 1.4.5's fetch drops the body
+      // bytes it received when the connection then ends early, so a reader that fell more than
+      // a cut's budget behind (a replay written as one chunk) could be cut before every event,
+      // forever. Hundreds of cuts still land inside events, characters and headers.
+      maxCuts: 300,
     });
   });
 
