@@ -71,18 +71,18 @@ export async function hubResponse(
       // The store is unreachable: not the client's fault, and an EventSource gives up for good on
       // any status but 200. So: an empty stream that says when to retry; the client comes back
       // with the same Last-Event-ID and loses nothing.
-      const { topics: _topics, onDeliver: _onDeliver, ...rest } = options;
-      (rest.logger ?? console).error(
+      (options.logger ?? console).error(
         "Herald hub.response: the broker failed; the client was told to retry.",
         error,
       );
-      const headers = new Headers(rest.headers);
+      const headers = new Headers(options.headers);
       headers.set("x-herald-error", error.code);
+      // sseResponse reads only its own options: `topics` and `onDeliver` are ignored.
       return sseResponse([], {
-        ...rest,
+        ...options,
         headers,
         request,
-        retryMs: rest.retryMs ?? BROKER_FAILURE_RETRY_MS,
+        retryMs: options.retryMs ?? BROKER_FAILURE_RETRY_MS,
       });
     }
     throw error;

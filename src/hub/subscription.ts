@@ -183,7 +183,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
     this.#signal();
   }
 
-  /** The subscription failed while attached: the connection reports it and ends. */
+  /** The attached subscription failed: the connection reports it and ends. */
   #failSink(error: unknown): void {
     this.#parked = false;
     this.close();
@@ -518,11 +518,6 @@ export class Subscription implements BrokerListener, ConnectionSource {
 
   /** The connection closed (ConnectionSource): stop listening, and end the loop. */
   stop(): void {
-    this.end();
-  }
-
-  /** The consumer is gone: stop listening, and end the loop. */
-  end(): void {
     this.#ended = true;
     this.#parked = false;
     this.close();
@@ -547,11 +542,14 @@ export class Subscription implements BrokerListener, ConnectionSource {
       // onDeliver threw: this subscriber ends, the broker's other listeners go on.
       return this.#failSink(error);
     }
-    if (this.#finished) {
-      this.#parked = false;
-      this.close();
-      sink.close("producer-done");
-    }
+    if (this.#finished) this.#finish(sink);
+  }
+
+  /** Every topic's stream has sent its end: stop listening, and end the response gracefully. */
+  #finish(sink: ResponseConnection): void {
+    this.#parked = false;
+    this.close();
+    sink.close("producer-done");
   }
 
   /**
@@ -626,11 +624,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
           this.#signedCount = out.length;
           continue;
         }
-        if (this.#finished) {
-          this.close();
-          sink.close("producer-done");
-          return;
-        }
+        if (this.#finished) return this.#finish(sink);
         if (this.#failure) throw this.#failure;
         if (this.#live?.length) continue;
         if (this.#synchronous()) {
@@ -640,8 +634,7 @@ export class Subscription implements BrokerListener, ConnectionSource {
         await new Promise<void>((resolve) => (this.#wake = resolve));
       }
     } catch (error) {
-      this.close();
-      if (!this.#ended) sink.fail(error);
+      this.#failSink(error);
     }
   }
 }

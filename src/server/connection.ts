@@ -274,9 +274,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
       this.#logger.error("Herald sseResponse: an event was refused and not sent.", error);
       return true;
     }
-    if (!this.#enqueue(text, encodedSize)) return false;
-    const queue = this.#queue;
-    return queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes;
+    return this.#enqueue(text, encodedSize) && this.hasRoom;
   }
 
   /**
@@ -303,9 +301,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
     if (this.#closed) {
       return GRACEFUL.has(this.#reason!) ? RESOLVED : handledRejection(this.#closeError);
     }
-    const queue = this.#queue;
-    if (queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes) return RESOLVED;
-    return this.#drainedPromise();
+    return this.hasRoom ? RESOLVED : this.#drainedPromise();
   }
 
   /** Queues a comment. */
@@ -397,9 +393,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
   #offer(text: string, size: number): Promise<void> {
     if (!this.#enqueue(text, size)) return handledRejection(this.#closeError);
     this.#scheduleFlush();
-    const queue = this.#queue;
-    if (queue.length * 2 <= queue.maxEvents && queue.bytes * 2 <= queue.maxBytes) return RESOLVED;
-    return this.#drainedPromise();
+    return this.hasRoom ? RESOLVED : this.#drainedPromise();
   }
 
   /** Queues encoded text under the queue policy; `false` if that closed the stream. */
@@ -448,10 +442,7 @@ export class ResponseConnection implements UnderlyingDefaultSource<Uint8Array> {
 
   #checkFlush(): void {
     const queue = this.#queue;
-    if (
-      queue.length !== this.#flushSeen && queue.length * 2 <= queue.maxEvents &&
-      queue.bytes * 2 <= queue.maxBytes
-    ) {
+    if (queue.length !== this.#flushSeen && this.hasRoom) {
       this.#flushSeen = queue.length;
       queueMicrotask(this.#flushCheck!);
       return;
